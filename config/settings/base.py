@@ -1,0 +1,195 @@
+"""Settings shared by every environment. Each value comes from the environment, with a working
+default for the embedded dev stack (see config/devstack.py); production.py refuses to start
+without the values that have no safe default."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from .env import BASE_DIR, database_from_url, env, redis_urls, secret
+
+DEBUG = env.bool("DEBUG", default=False)
+SECRET_KEY = secret("SECRET_KEY", "dev-only-insecure-key-change-me-0123456789abcdefghijklmnop")
+
+# --- Hosts -----------------------------------------------------------------------------------
+# The platform answers on PLATFORM_DOMAIN; nation N on N.PLATFORM_DOMAIN and on the custom
+# domains it verified. Django's own ALLOWED_HOSTS check is replaced by
+# tenants.middleware.NationRoutingMiddleware, which admits exactly those hosts (custom domains
+# are rows in the database, so a static list cannot name them) and answers 404 to the rest.
+PLATFORM_DOMAIN = env("PLATFORM_DOMAIN", default="localhost")
+PLATFORM_HOSTS = env.list("ALLOWED_HOSTS", default=[PLATFORM_DOMAIN, f"www.{PLATFORM_DOMAIN}"])
+ALLOWED_HOSTS = ["*"]
+PLATFORM_SCHEME = env("PLATFORM_SCHEME", default="http")
+PLATFORM_PORT = env("PLATFORM_PORT", default="8000")  # appended to links we build; "" for 80/443
+PLATFORM_NAME = env("PLATFORM_NAME", default="Nations")
+
+# --- Apps ------------------------------------------------------------------------------------
+SHARED_APPS = [
+    "tenants",  # before django_tenants: its migrate_schemas also keeps the template migrated
+    "django_tenants",
+    "billing",
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "config",
+]
+# Each nation's schema. Sessions live in every schema, so a session made on nation A's host
+# does not exist on nation B's: a stolen or replayed cookie authenticates nowhere else.
+TENANT_APPS = [
+    "django.contrib.sessions",
+    "nations.people",
+    "nations.panel",
+    "nations.site",
+]
+INSTALLED_APPS = list(SHARED_APPS) + [a for a in TENANT_APPS if a not in SHARED_APPS]
+
+TENANT_MODEL = "tenants.Nation"
+TENANT_DOMAIN_MODEL = "tenants.Domain"
+TENANT_TEMPLATE_SCHEMA = "nation_template"
+PUBLIC_SCHEMA_URLCONF = "config.urls_public"
+ROOT_URLCONF = "config.urls_tenant"
+DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+AUTH_USER_MODEL = "tenants.User"
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "tenants.middleware.NationRoutingMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "tenants.middleware.NationLocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "tenants.middleware.NationStatusMiddleware",
+    "django_ratelimit.middleware.RatelimitMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "config" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "config.context_processors.platform",
+            ],
+        },
+    },
+]
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+# --- Data ------------------------------------------------------------------------------------
+DATABASES = {"default": database_from_url(env("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/nations"))}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
+CELERY_BROKER_URL, _CACHE_URL = redis_urls(REDIS_URL)
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": _CACHE_URL,
+        # Every key is prefixed with the current schema: nation A never reads nation B's entry.
+        "KEY_FUNCTION": "django_tenants.cache.make_key",
+        "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
+    }
+}
+
+# --- Celery ----------------------------------------------------------------------------------
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    "verify-pending-domains": {"task": "tenants.verify_pending_domains", "schedule": 600.0},
+    "purge-nations-due-for-deletion": {"task": "tenants.purge_due_nations", "schedule": 3600.0},
+}
+
+# --- Accounts and security -------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "panel:login"
+SESSION_COOKIE_DOMAIN = None  # host-only: never shared between nations' hosts
+CSRF_COOKIE_DOMAIN = None
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
+RATELIMIT_VIEW = "config.views.rate_limited"
+SIGNUP_RATE = env("SIGNUP_RATE", default="10/h")
+LOGIN_RATE = env("LOGIN_RATE", default="20/m")
+
+# --- Email -----------------------------------------------------------------------------------
+_email = env.email_url("EMAIL_URL", default="smtp://127.0.0.1:1025")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email.get("EMAIL_HOST", "")
+EMAIL_PORT = _email.get("EMAIL_PORT", 25)
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = secret("EMAIL_HOST_PASSWORD", _email.get("EMAIL_HOST_PASSWORD", ""))
+EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = 15
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default=f"Nations <no-reply@{PLATFORM_DOMAIN}>")
+
+# --- Custom domains --------------------------------------------------------------------------
+NATIONS_DNS_RESOLVER = env("NATIONS_DNS_RESOLVER", default="tenants.dns.SystemResolver")
+NATIONS_DNS_NAMESERVERS = env.list("NATIONS_DNS_NAMESERVERS", default=[])
+NATIONS_DNS_PORT = env.int("NATIONS_DNS_PORT", default=53)
+NATIONS_DELETION_GRACE_DAYS = env.int("NATIONS_DELETION_GRACE_DAYS", default=30)
+
+# --- i18n ------------------------------------------------------------------------------------
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("fr", _("French"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = "UTC"
+
+# --- Static and media ------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "config" / "static"]
+MEDIA_URL = "/media/"
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(BASE_DIR / "media"))
+# Files of nation N live under MEDIA_ROOT/N/ (django-tenants' storage prefixes the schema).
+MULTITENANT_RELATIVE_MEDIA_ROOT = "%s"
+STORAGES = {
+    "default": {"BACKEND": "django_tenants.files.storage.TenantFileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+# --- Observability ---------------------------------------------------------------------------
+SENTRY_DSN = secret("SENTRY_DSN", "")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="WARNING")},
+}
+
+# Where the data of a nation scheduled for deletion is exported before its schema is dropped.
+NATIONS_EXPORT_ROOT = env.path("NATIONS_EXPORT_ROOT", default=str(BASE_DIR / "var" / "exports"))

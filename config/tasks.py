@@ -1,0 +1,45 @@
+"""How nation work is queued and run.
+
+`nation_task` marks a task that reads or writes one nation's data: it refuses to run in the
+public schema (a task enqueued outside a nation's context is a bug, not something to guess
+about). `enqueue` sends a task after the current transaction commits, carrying the schema the
+caller is in, so the worker never sees ids of rows that were rolled back.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from django.db import connection, transaction
+
+from .celery import app
+
+
+class NationContextRequired(RuntimeError):
+    """A nation task was asked to run in the public schema."""
+
+
+def nation_task(*task_args: Any, **task_kwargs: Any):
+    def decorator(func):
+        @functools.wraps(func)
+        def run(*args, **kwargs):
+            if connection.schema_name == "public":
+                raise NationContextRequired(
+                    f"{func.__module__}.{func.__name__} needs a nation; it was run in 'public'."
+                )
+            return func(*args, **kwargs)
+
+        return app.task(*task_args, **task_kwargs)(run)
+
+    return decorator
+
+
+def enqueue(task, *args: Any, **kwargs: Any) -> None:
+    """Send `task` once the current transaction commits, in the caller's schema."""
+    schema = connection.schema_name
+
+    def send() -> None:
+        task.apply_async(args=args, kwargs=kwargs, headers={"_schema_name": schema})
+
+    transaction.on_commit(send)
