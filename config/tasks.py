@@ -9,6 +9,7 @@ caller is in, so the worker never sees ids of rows that were rolled back.
 from __future__ import annotations
 
 import functools
+import uuid
 from typing import Any
 
 from django.db import connection, transaction
@@ -35,11 +36,17 @@ def nation_task(*task_args: Any, **task_kwargs: Any):
     return decorator
 
 
-def enqueue(task, *args: Any, **kwargs: Any) -> None:
-    """Send `task` once the current transaction commits, in the caller's schema."""
+def enqueue(task, *args: Any, **kwargs: Any) -> str:
+    """Send `task` once the current transaction commits, in the caller's schema.
+
+    Returns the id the task will run under (for progress bars and results); nothing is sent
+    if the transaction rolls back."""
     schema = connection.schema_name
+    task_id = uuid.uuid4().hex
 
     def send() -> None:
-        task.apply_async(args=args, kwargs=kwargs, headers={"_schema_name": schema})
+        task.apply_async(args=args, kwargs=kwargs, task_id=task_id,
+                         headers={"_schema_name": schema})
 
     transaction.on_commit(send)
+    return task_id

@@ -5,7 +5,7 @@ from config.tasks import nation_task
 from .models import Person
 
 
-@nation_task(name="people.count_people")
+@nation_task(name="people.count_people", ignore_result=False)
 def count_people() -> int:
     """The number of people in the nation the task runs for (used by health checks and tests)."""
     return Person.objects.count()

@@ -75,6 +75,8 @@ def main(argv: list[str]) -> int:
         if name in chosen:
             step = time.perf_counter()
             runners[name](report)
+            if name == "fleet":
+                fleet.bench_clone_in_fleet(report)
             print(f"({name}: {time.perf_counter() - step:.1f} s)", flush=True)
     print(
         f"total {time.perf_counter() - started:.1f} s; results in .bench/results.json", flush=True

@@ -10,7 +10,8 @@ from django.db import connection
 from tenants.actions import nation_create
 from tenants.models import Nation, User
 
-from .report import Report, summary_ms
+from .provisioning import clone_once
+from .report import Report, percentile, summary_ms
 
 
 def grow_fleet(size: int) -> list[float]:
@@ -52,3 +53,16 @@ def bench_noop_migrate(report: Report, *, nations: int = 200) -> None:
     }
     report.add("migrate_schemas_200_noop", elapsed, "s", **context)
     report.add("migrate_schemas_noop_per_nation", elapsed * 1000 / count, "ms", nations=count)
+
+
+def bench_clone_in_fleet(report: Report, *, runs: int = 20) -> None:
+    """The clone again, now that the catalog holds every nation's tables: does it slow down?"""
+    count = Nation.objects.exclude(schema_name="public").count()
+    samples = [clone_once(f"bench_fleet_clone_{i}") for i in range(runs)]
+    report.add(
+        "provision_clone_in_fleet_p50",
+        percentile(samples, 50) * 1000,
+        "ms",
+        nations=count,
+        **summary_ms(samples),
+    )

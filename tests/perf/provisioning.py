@@ -24,7 +24,7 @@ def template_size() -> dict[str, int]:
     return {"template_tables": tables, "tenant_migrations": migrations}
 
 
-def _clone_once(schema: str) -> float:
+def clone_once(schema: str) -> float:
     started = time.perf_counter()
     with transaction.atomic():  # the signup's transaction: BEGIN, clone, COMMIT
         clone_template(schema)
@@ -36,8 +36,8 @@ def _clone_once(schema: str) -> float:
 def bench_clone(report: Report, *, runs: int = 20) -> None:
     # The first clone in a process reads the template's catalog to build the clone script;
     # every later one reuses it (tenants.provisioning._script_cache). Reported, not counted.
-    first = _clone_once("bench_clone_warmup")
-    samples = [_clone_once(f"bench_clone_{i}") for i in range(runs)]
+    first = clone_once("bench_clone_warmup")
+    samples = [clone_once(f"bench_clone_{i}") for i in range(runs)]
     context = {
         **summary_ms(samples),
         "first_in_process_ms": round(first * 1000, 1),

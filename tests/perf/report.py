@@ -70,6 +70,8 @@ class Report:
             "unit": unit,
             **context,
             "machine": self.machine,
+            # Other work on the machine shows up in the figures; this says how much there was.
+            "loadavg_1m": round(os.getloadavg()[0], 2),
             "date": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         self.write()

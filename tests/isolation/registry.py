@@ -1,0 +1,59 @@
+"""What the isolation crawler needs to know about tenant URLs.
+
+The crawler (test_crawler.py) requests every pattern of config.urls_tenant. A pattern with URL
+parameters is reversed with values taken from the victim nation: register, for each parameter
+name, a function returning the victim's values (ids of its private rows). A feature that adds
+URLs with a new parameter registers it here; the crawler fails and names any parameter it
+cannot fill, so no URL escapes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from tenants.models import Domain, Membership
+
+# parameter name -> f(victim NationWorld) -> values to try
+KWARG_VALUES: dict[str, Callable[[Any], Iterable[Any]]] = {}
+
+
+def register(name: str):
+    def decorator(func):
+        KWARG_VALUES[name] = func
+        return func
+
+    return decorator
+
+
+@register("person_id")
+def _person_ids(victim):
+    return [p.pk for p in victim.markers]
+
+
+@register("domain_id")
+def _domain_ids(victim):
+    return list(Domain.objects.filter(tenant=victim.nation).values_list("pk", flat=True))
+
+
+@register("membership_id")
+def _membership_ids(victim):
+    return list(Membership.objects.filter(nation=victim.nation).values_list("pk", flat=True))
+
+
+@register("action")
+def _actions(victim):
+    return ["verify", "primary", "remove"]
+
+
+@register("uidb64")
+def _uid(victim):
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    return [urlsafe_base64_encode(force_bytes(victim.owner.pk))]
+
+
+@register("token")
+def _token(victim):
+    return ["set-password", "bogus-token"]
