@@ -81,15 +81,16 @@ class NationPasswordResetForm(PasswordResetForm):
     """Password reset on a nation's host reaches only that nation's staff; on the platform's
     host, any account."""
 
-    def __init__(self, *args, nation: Nation | None = None, **kwargs):
+    def __init__(self, *args, nation: Nation | None = None, invitation: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.nation = nation
+        self.invitation = invitation  # invited staff have no password yet: that is the point
 
     def get_users(self, email):
         users = User.objects.filter(email__iexact=email, is_active=True)
         if self.nation is not None:
             users = users.filter(memberships__nation=self.nation)
-        return (u for u in users if u.has_usable_password())
+        return (u for u in users if self.invitation or u.has_usable_password())
 
 
 class DomainForm(forms.Form):

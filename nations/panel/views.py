@@ -212,12 +212,13 @@ def staff(request):
                 defaults={"role": data["role"], "permissions": data["permissions"]},
             )
             if invited:
-                reset = NationPasswordResetForm({"email": email}, nation=nation)
+                reset = NationPasswordResetForm({"email": email}, nation=nation, invitation=True)
                 if reset.is_valid():
                     reset.save(request=request, use_https=request.is_secure(),
                                subject_template_name="auth/invite_subject.txt",
                                email_template_name="auth/invite_email.txt",
-                               extra_email_context={"nation": nation, "inviter": request.user})
+                               extra_email_context={"nation": nation, "inviter": request.user,
+                                                    "reset_route": "panel:password_reset_confirm"})
             messages.success(request, _("%(email)s can now use this panel.") % {"email": email})
             return redirect("panel:staff")
     members = Membership.objects.filter(nation=nation).select_related("user").order_by("role")
