@@ -66,8 +66,8 @@ class Postgres:
                 "ALTER SYSTEM SET full_page_writes = off; SELECT pg_reload_conf();"
             )
         self.server.psql(
-            "SELECT 'CREATE DATABASE {0}' WHERE NOT EXISTS "
-            "(SELECT FROM pg_database WHERE datname = '{0}')\\gexec".format(DB_NAME)
+            f"SELECT 'CREATE DATABASE {DB_NAME}' WHERE NOT EXISTS "
+            f"(SELECT FROM pg_database WHERE datname = '{DB_NAME}')\\gexec"
         )
         info = self.server.get_postmaster_info()
         return f"postgres://postgres@{quote(str(info.socket_dir), safe='')}:{info.port}/{DB_NAME}"
@@ -95,8 +95,19 @@ class Redis:
         with contextlib.suppress(FileNotFoundError):
             self.socket.unlink()
         args = [
-            str(binary), "--port", "0", "--unixsocket", str(self.socket), "--unixsocketperm", "700",
-            "--dir", str(self.data), "--daemonize", "no", "--logfile", str(self.data / "redis.log"),
+            str(binary),
+            "--port",
+            "0",
+            "--unixsocket",
+            str(self.socket),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(self.data),
+            "--daemonize",
+            "no",
+            "--logfile",
+            str(self.data / "redis.log"),
         ]
         args += ["--appendonly", "yes"] if self.persist else ["--save", "", "--appendonly", "no"]
         self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL)
@@ -157,13 +168,36 @@ def cmd_run(argv: list[str]) -> int:
         manage(env, "seed_demo")
         children = [
             subprocess.Popen(
-                [PYTHON, "-m", "config.mailsink", "--port", "1025", "--dir", str(DEV / "data" / "mail")],
-                env=env, cwd=ROOT,
+                [
+                    PYTHON,
+                    "-m",
+                    "config.mailsink",
+                    "--port",
+                    "1025",
+                    "--dir",
+                    str(DEV / "data" / "mail"),
+                ],
+                env=env,
+                cwd=ROOT,
             ),
             subprocess.Popen(
-                [PYTHON, "-m", "celery", "-A", "config", "worker", "-B", "-l", "warning",
-                 "--concurrency", "2", "-s", str(DEV / "data" / "celerybeat-schedule")],
-                env=env, cwd=ROOT,
+                [
+                    PYTHON,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config",
+                    "worker",
+                    "-B",
+                    "-l",
+                    "warning",
+                    "--concurrency",
+                    "2",
+                    "-s",
+                    str(DEV / "data" / "celerybeat-schedule"),
+                ],
+                env=env,
+                cwd=ROOT,
             ),
             subprocess.Popen(
                 [PYTHON, str(ROOT / "manage.py"), "runserver", f"0.0.0.0:{port}"], env=env, cwd=ROOT
@@ -175,8 +209,10 @@ def cmd_run(argv: list[str]) -> int:
         _say(f"  demo nation, public site:            http://demo.localhost:{port}/")
         _say(f"  demo nation, control panel:          http://demo.localhost:{port}/panel/")
         _say("  demo staff login:   demo@nations.localhost / demo-password-2026")
-        _say(f"  operator login:     operator@nations.localhost / operator-password-2026 "
-             f"(http://localhost:{port}/operator/)")
+        _say(
+            f"  operator login:     operator@nations.localhost / operator-password-2026 "
+            f"(http://localhost:{port}/operator/)"
+        )
         _say(f"  outgoing mail is caught and saved in {DEV / 'data' / 'mail'}")
         try:
             while all(child.poll() is None for child in children):
@@ -223,6 +259,7 @@ def main() -> int:
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
         print(__doc__)
         return 2
+
     # Ctrl-C reaches the whole process group; a SIGTERM to this process alone (a supervisor,
     # `timeout`) takes the same path, so nothing it started outlives it.
     def on_sigterm(signum, frame):

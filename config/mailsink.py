@@ -20,7 +20,9 @@ class SaveToFolder:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         path = self.folder / f"{stamp}-{time.monotonic_ns()}.eml"
         path.write_bytes(envelope.content)
-        subject = str(make_header(decode_header(message_from_bytes(envelope.content).get("Subject", ""))))
+        subject = str(
+            make_header(decode_header(message_from_bytes(envelope.content).get("Subject", "")))
+        )
         print(f"[mail] to {', '.join(envelope.rcpt_tos)}: {subject}  ({path})", flush=True)
         return "250 Message accepted"
 

@@ -45,8 +45,9 @@ def enqueue(task, *args: Any, **kwargs: Any) -> str:
     task_id = uuid.uuid4().hex
 
     def send() -> None:
-        task.apply_async(args=args, kwargs=kwargs, task_id=task_id,
-                         headers={"_schema_name": schema})
+        task.apply_async(
+            args=args, kwargs=kwargs, task_id=task_id, headers={"_schema_name": schema}
+        )
 
     transaction.on_commit(send)
     return task_id

@@ -20,12 +20,36 @@ from .slugs import schema_name_for
 
 log = logging.getLogger(__name__)
 
-CURRENCY_BY_COUNTRY = {"FR": "EUR", "BE": "EUR", "DE": "EUR", "ES": "EUR", "IT": "EUR", "IE": "EUR",
-                       "NL": "EUR", "PT": "EUR", "LU": "EUR", "AT": "EUR", "FI": "EUR", "GR": "EUR",
-                       "US": "USD", "GB": "GBP", "CA": "CAD", "CH": "CHF", "AU": "AUD"}
-TIMEZONE_BY_COUNTRY = {"FR": "Europe/Paris", "BE": "Europe/Brussels", "CH": "Europe/Zurich",
-                       "GB": "Europe/London", "US": "America/New_York", "CA": "America/Toronto",
-                       "DE": "Europe/Berlin", "ES": "Europe/Madrid", "IT": "Europe/Rome"}
+CURRENCY_BY_COUNTRY = {
+    "FR": "EUR",
+    "BE": "EUR",
+    "DE": "EUR",
+    "ES": "EUR",
+    "IT": "EUR",
+    "IE": "EUR",
+    "NL": "EUR",
+    "PT": "EUR",
+    "LU": "EUR",
+    "AT": "EUR",
+    "FI": "EUR",
+    "GR": "EUR",
+    "US": "USD",
+    "GB": "GBP",
+    "CA": "CAD",
+    "CH": "CHF",
+    "AU": "AUD",
+}
+TIMEZONE_BY_COUNTRY = {
+    "FR": "Europe/Paris",
+    "BE": "Europe/Brussels",
+    "CH": "Europe/Zurich",
+    "GB": "Europe/London",
+    "US": "America/New_York",
+    "CA": "America/Toronto",
+    "DE": "Europe/Berlin",
+    "ES": "Europe/Madrid",
+    "IT": "Europe/Rome",
+}
 
 
 class SlugTaken(Exception):
@@ -48,7 +72,12 @@ class Owner:
 
 
 def nation_create(
-    *, name: str, slug: str, country: str, language: str, owner: User | Owner,
+    *,
+    name: str,
+    slug: str,
+    country: str,
+    language: str,
+    owner: User | Owner,
     plan: str = "starter",
 ) -> Nation:
     """Create a live nation: its row, its schema (a template clone), its subdomain, its owner.
@@ -66,16 +95,26 @@ def nation_create(
             try:
                 with transaction.atomic():
                     nation = Nation.objects.create(
-                        schema_name=schema_name, slug=slug, name=name.strip(), country=country,
-                        language=language, plan=plan, status=Nation.Status.PROVISIONING,
+                        schema_name=schema_name,
+                        slug=slug,
+                        name=name.strip(),
+                        country=country,
+                        language=language,
+                        plan=plan,
+                        status=Nation.Status.PROVISIONING,
                         currency=CURRENCY_BY_COUNTRY.get(country, "USD"),
                         timezone=TIMEZONE_BY_COUNTRY.get(country, "UTC"),
                     )
             except IntegrityError as exc:
                 raise SlugTaken(slug) from exc
             clone_template(schema_name)
-            Domain.objects.create(domain=subdomain_for(slug), tenant=nation, is_primary=True,
-                                  verified=True, verified_at=timezone.now())
+            Domain.objects.create(
+                domain=subdomain_for(slug),
+                tenant=nation,
+                is_primary=True,
+                verified=True,
+                verified_at=timezone.now(),
+            )
             Membership.objects.create(user=user, nation=nation, role=Membership.Role.OWNER)
             nation.status = Nation.Status.ACTIVE
             nation.save(update_fields=["status"])
@@ -93,23 +132,29 @@ def _user_create(owner: Owner, *, language: str) -> User:
         raise EmailTaken(email)
     try:
         with transaction.atomic():
-            return User.objects.create_user(email=email, password=owner.password,
-                                            full_name=owner.full_name.strip(), language=language)
+            return User.objects.create_user(
+                email=email,
+                password=owner.password,
+                full_name=owner.full_name.strip(),
+                language=language,
+            )
     except IntegrityError as exc:
         raise EmailTaken(email) from exc
 
 
 def nation_suspend(*, nation: Nation) -> None:
     """Close the site (neutral 'unavailable' page) and lock the panel. Data is kept."""
-    Nation.objects.filter(pk=nation.pk).update(status=Nation.Status.SUSPENDED,
-                                               suspended_at=timezone.now())
+    Nation.objects.filter(pk=nation.pk).update(
+        status=Nation.Status.SUSPENDED, suspended_at=timezone.now()
+    )
     nation.refresh_from_db()
 
 
 def nation_reactivate(*, nation: Nation) -> None:
     """Bring a suspended nation (or one scheduled for deletion) back, as it was."""
-    Nation.objects.filter(pk=nation.pk).update(status=Nation.Status.ACTIVE, suspended_at=None,
-                                               deletion_due_at=None)
+    Nation.objects.filter(pk=nation.pk).update(
+        status=Nation.Status.ACTIVE, suspended_at=None, deletion_due_at=None
+    )
     nation.refresh_from_db()
 
 
@@ -121,7 +166,8 @@ def nation_schedule_deletion(*, nation: Nation) -> None:
 
     due = timezone.now() + timedelta(days=settings.NATIONS_DELETION_GRACE_DAYS)
     Nation.objects.filter(pk=nation.pk).update(
-        status=Nation.Status.SCHEDULED_FOR_DELETION, deletion_due_at=due,
+        status=Nation.Status.SCHEDULED_FOR_DELETION,
+        deletion_due_at=due,
         suspended_at=nation.suspended_at or timezone.now(),
     )
     nation.refresh_from_db()
@@ -146,7 +192,7 @@ def normalise_hostname(value: str) -> str:
     host = value.strip().lower().rstrip(".")
     for prefix in ("https://", "http://"):
         if host.startswith(prefix):
-            host = host[len(prefix):]
+            host = host[len(prefix) :]
     host = host.split("/")[0]
     try:
         host = host.encode("idna").decode("ascii")
@@ -162,13 +208,19 @@ def domain_add(*, nation: Nation, hostname: str) -> Domain:
         raise DomainError(_("This is not a valid domain name (for example: www.example.org)."))
     platform = settings.PLATFORM_DOMAIN.lower()
     if host == platform or host.endswith("." + platform):
-        raise DomainError(_("Subdomains of %(platform)s are given by the platform.")
-                          % {"platform": platform})
+        raise DomainError(
+            _("Subdomains of %(platform)s are given by the platform.") % {"platform": platform}
+        )
     try:
         with transaction.atomic():
-            return Domain.objects.create(domain=host, tenant=nation, is_custom=True,
-                                         is_primary=False, verified=False,
-                                         verification_token=Domain.new_token())
+            return Domain.objects.create(
+                domain=host,
+                tenant=nation,
+                is_custom=True,
+                is_primary=False,
+                verified=False,
+                verification_token=Domain.new_token(),
+            )
     except IntegrityError as exc:
         raise DomainError(_("This domain is already registered.")) from exc
 
@@ -194,8 +246,9 @@ def domain_verify(*, domain: Domain, resolver: Resolver | None = None) -> bool:
         domain.refresh_from_db()
         return False
     if verification_record_value(domain) in records:
-        Domain.objects.filter(pk=domain.pk).update(verified=True, verified_at=now,
-                                                   last_checked_at=now, last_check_error="")
+        Domain.objects.filter(pk=domain.pk).update(
+            verified=True, verified_at=now, last_checked_at=now, last_check_error=""
+        )
     else:
         Domain.objects.filter(pk=domain.pk).update(
             last_checked_at=now,
@@ -220,7 +273,9 @@ def domain_remove(*, domain: Domain) -> None:
         was_primary = domain.is_primary
         domain.delete()
         if was_primary:
-            Domain.objects.filter(tenant_id=domain.tenant_id, is_custom=False).update(is_primary=True)
+            Domain.objects.filter(tenant_id=domain.tenant_id, is_custom=False).update(
+                is_primary=True
+            )
 
 
 def membership_add(*, nation: Nation, user: User, role: str, permissions: list[str]) -> Membership:

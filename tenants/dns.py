@@ -23,8 +23,9 @@ class Resolver(Protocol):
 
 
 class SystemResolver:
-    def __init__(self, nameservers: list[str] | None = None, port: int | None = None,
-                 timeout: float = 3.0) -> None:
+    def __init__(
+        self, nameservers: list[str] | None = None, port: int | None = None, timeout: float = 3.0
+    ) -> None:
         nameservers = nameservers if nameservers is not None else settings.NATIONS_DNS_NAMESERVERS
         self._resolver = dns.resolver.Resolver(configure=not nameservers)
         if nameservers:

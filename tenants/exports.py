@@ -24,12 +24,19 @@ def export_nation_data(nation: Nation) -> Path:
     schema = nation.schema_name
     with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         manifest = {
-            "nation": {"name": nation.name, "slug": nation.slug, "country": nation.country,
-                       "language": nation.language, "created_at": nation.created_at.isoformat(),
-                       "plan": nation.plan},
+            "nation": {
+                "name": nation.name,
+                "slug": nation.slug,
+                "country": nation.country,
+                "language": nation.language,
+                "created_at": nation.created_at.isoformat(),
+                "plan": nation.plan,
+            },
             "domains": list(nation.domains.values("domain", "is_primary", "is_custom", "verified")),
-            "staff": [{"email": m.user.email, "name": m.user.full_name, "role": m.role}
-                      for m in nation.memberships.select_related("user")],
+            "staff": [
+                {"email": m.user.email, "name": m.user.full_name, "role": m.role}
+                for m in nation.memberships.select_related("user")
+            ],
             "exported_at": timezone.now().isoformat(),
             "tables": [],
         }

@@ -14,25 +14,36 @@ from .slugs import SLUG_MAX, validate_slug
 def country_choices() -> list[tuple[str, str]]:
     """Every country, named in the active language (Babel's CLDR data)."""
     locale = Locale.parse(translation.get_language() or "en", sep="-")
-    names = {code: name for code, name in locale.territories.items()
-             if len(code) == 2 and code.isalpha() and code not in {"ZZ", "EU", "EZ", "UN", "QO"}}
+    names = {
+        code: name
+        for code, name in locale.territories.items()
+        if len(code) == 2 and code.isalpha() and code not in {"ZZ", "EU", "EZ", "UN", "QO"}
+    }
     return [("", "—")] + sorted(names.items(), key=lambda item: item[1])
 
 
 class SignupForm(forms.Form):
     name = forms.CharField(label=_("Organisation name"), max_length=120)
     slug = forms.CharField(
-        label=_("Web address"), max_length=SLUG_MAX + 24, strip=False,
-        help_text=_("Lowercase letters, digits and hyphens. Your site will live at this subdomain."),
+        label=_("Web address"),
+        max_length=SLUG_MAX + 24,
+        strip=False,
+        help_text=_(
+            "Lowercase letters, digits and hyphens. Your site will live at this subdomain."
+        ),
     )
     full_name = forms.CharField(label=_("Your name"), max_length=150)
     email = forms.EmailField(label=_("Your email"))
-    password = forms.CharField(label=_("Password"), strip=False, widget=forms.PasswordInput(
-        render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text=_("At least 10 characters; not a common password."))
+    password = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=_("At least 10 characters; not a common password."),
+    )
     country = forms.ChoiceField(label=_("Country"))
-    language = forms.ChoiceField(label=_("Language of your nation"),
-                                 choices=Nation.Language.choices)
+    language = forms.ChoiceField(
+        label=_("Language of your nation"), choices=Nation.Language.choices
+    )
 
     def __init__(self, *args, user: User | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -53,8 +64,10 @@ class SignupForm(forms.Form):
         email = self.cleaned_data["email"].strip().lower()
         if User.objects.filter(email__iexact=email).exists():
             raise forms.ValidationError(
-                _("An account with this email already exists. Log in first to create another "
-                  "nation with it."),
+                _(
+                    "An account with this email already exists. Log in first to create another "
+                    "nation with it."
+                ),
                 code="taken",
             )
         return email
@@ -73,8 +86,11 @@ class SignupForm(forms.Form):
 
 class LoginForm(forms.Form):
     email = forms.EmailField(label=_("Email"))
-    password = forms.CharField(label=_("Password"), strip=False,
-                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    password = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
 
 
 class NationPasswordResetForm(PasswordResetForm):
@@ -94,8 +110,9 @@ class NationPasswordResetForm(PasswordResetForm):
 
 
 class DomainForm(forms.Form):
-    hostname = forms.CharField(label=_("Domain"), max_length=253,
-                               help_text=_("For example: www.my-campaign.org"))
+    hostname = forms.CharField(
+        label=_("Domain"), max_length=253, help_text=_("For example: www.my-campaign.org")
+    )
 
 
 class NationSettingsForm(forms.ModelForm):
@@ -109,8 +126,9 @@ class NationSettingsForm(forms.ModelForm):
         import zoneinfo
 
         zones = sorted(zoneinfo.available_timezones())
-        self.fields["timezone"] = forms.ChoiceField(label=_("Time zone"),
-                                                    choices=[(z, z) for z in zones])
+        self.fields["timezone"] = forms.ChoiceField(
+            label=_("Time zone"), choices=[(z, z) for z in zones]
+        )
         self.fields["currency"] = forms.ChoiceField(
             label=_("Currency"),
             choices=[(c, c) for c in ("EUR", "USD", "GBP", "CAD", "CHF", "AUD")],

@@ -23,7 +23,10 @@ def handoff_issue(*, user: User, nation: Nation, next_path: str = "/panel/") -> 
     """The URL on the nation's host that logs `user` in once, within a minute."""
     token = secrets.token_urlsafe(32)
     LoginHandoff.objects.create(
-        token_hash=_hash(token), user=user, nation=nation, next_path=next_path,
+        token_hash=_hash(token),
+        user=user,
+        nation=nation,
+        next_path=next_path,
         expires_at=timezone.now() + TTL,
     )
     return nation_url(nation, "/panel/welcome/?" + urlencode({"t": token}))

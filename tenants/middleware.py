@@ -109,10 +109,15 @@ class NationStatusMiddleware:
         if nation is not None and nation.status != Nation.Status.ACTIVE:
             if request.path.startswith("/panel/"):
                 return render(
-                    request, "errors/plain.html",
-                    {"title": _("This control panel is locked"),
-                     "message": _("This nation is suspended. Its data is kept. Contact the "
-                                  "platform's support to reactivate it.")},
+                    request,
+                    "errors/plain.html",
+                    {
+                        "title": _("This control panel is locked"),
+                        "message": _(
+                            "This nation is suspended. Its data is kept. Contact the "
+                            "platform's support to reactivate it."
+                        ),
+                    },
                     status=423,
                 )
             return render(request, "errors/unavailable.html", status=503)

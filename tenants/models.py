@@ -26,10 +26,12 @@ class Nation(TenantMixin):
 
     name = models.CharField(_("name"), max_length=120)
     slug = models.SlugField(_("subdomain"), max_length=40, unique=True)
-    status = models.CharField(max_length=24, choices=Status.choices, default=Status.PROVISIONING,
-                              db_index=True)
-    language = models.CharField(_("language"), max_length=2, choices=Language.choices,
-                                default=Language.ENGLISH)
+    status = models.CharField(
+        max_length=24, choices=Status.choices, default=Status.PROVISIONING, db_index=True
+    )
+    language = models.CharField(
+        _("language"), max_length=2, choices=Language.choices, default=Language.ENGLISH
+    )
     country = models.CharField(_("country"), max_length=2)
     timezone = models.CharField(_("time zone"), max_length=64, default="UTC")
     currency = models.CharField(_("currency"), max_length=3, default="USD")
@@ -136,7 +138,9 @@ class Membership(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["user", "nation"], name="membership_unique_user_nation"),
+            models.UniqueConstraint(
+                fields=["user", "nation"], name="membership_unique_user_nation"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -156,3 +160,6 @@ class LoginHandoff(models.Model):
     next_path = models.CharField(max_length=200, default="/panel/")
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"handoff for {self.user_id} to {self.nation_id}"

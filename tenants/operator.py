@@ -41,8 +41,11 @@ def people_counts(nations: list[Nation]) -> dict[int, int]:
             [[n.schema_name for n in nations]],
         )
         present = {row[0] for row in cursor.fetchall()}
-        parts = [f"SELECT {n.pk}, count(*) FROM \"{n.schema_name}\".people_person"
-                 for n in nations if n.schema_name in present]
+        parts = [
+            f'SELECT {n.pk}, count(*) FROM "{n.schema_name}".people_person'
+            for n in nations
+            if n.schema_name in present
+        ]
         if not parts:
             return {}
         cursor.execute(" UNION ALL ".join(parts))
@@ -55,27 +58,43 @@ def nation_list(request):
     query = request.GET.get("q", "").strip()
     status = request.GET.get("status", "")
     if query:
-        nations = nations.filter(Q(name__icontains=query) | Q(slug__icontains=query)
-                                 | Q(domains__domain__icontains=query)).distinct()
+        nations = nations.filter(
+            Q(name__icontains=query)
+            | Q(slug__icontains=query)
+            | Q(domains__domain__icontains=query)
+        ).distinct()
     if status in Nation.Status.values:
         nations = nations.filter(status=status)
     page = Paginator(nations, 50).get_page(request.GET.get("page"))
     counts = people_counts(list(page.object_list))
     rows = [(n, counts.get(n.pk, 0)) for n in page.object_list]
-    return render(request, "operator/nation_list.html", {
-        "page": page, "rows": rows, "query": query, "status": status,
-        "statuses": Nation.Status.choices, "total": Nation.objects.exclude(schema_name="public").count(),
-    })
+    return render(
+        request,
+        "operator/nation_list.html",
+        {
+            "page": page,
+            "rows": rows,
+            "query": query,
+            "status": status,
+            "statuses": Nation.Status.choices,
+            "total": Nation.objects.exclude(schema_name="public").count(),
+        },
+    )
 
 
 @operator_required
 def nation_detail(request, nation_id: int):
     nation = get_object_or_404(Nation.objects.exclude(schema_name="public"), pk=nation_id)
-    return render(request, "operator/nation_detail.html", {
-        "n": nation, "people": people_counts([nation]).get(nation.pk, 0),
-        "domains": nation.domains.all(),
-        "staff": nation.memberships.select_related("user").order_by("role"),
-    })
+    return render(
+        request,
+        "operator/nation_detail.html",
+        {
+            "n": nation,
+            "people": people_counts([nation]).get(nation.pk, 0),
+            "domains": nation.domains.all(),
+            "staff": nation.memberships.select_related("user").order_by("role"),
+        },
+    )
 
 
 @operator_required
@@ -84,7 +103,9 @@ def nation_action(request, nation_id: int, action: str):
     nation = get_object_or_404(Nation.objects.exclude(schema_name="public"), pk=nation_id)
     if action == "suspend":
         nation_suspend(nation=nation)
-        messages.success(request, _("%(name)s is suspended. Its data is kept.") % {"name": nation.name})
+        messages.success(
+            request, _("%(name)s is suspended. Its data is kept.") % {"name": nation.name}
+        )
     elif action == "reactivate":
         nation_reactivate(nation=nation)
         messages.success(request, _("%(name)s is active again.") % {"name": nation.name})
@@ -93,9 +114,11 @@ def nation_action(request, nation_id: int, action: str):
             messages.error(request, _("Type the nation's subdomain to confirm the deletion."))
             return redirect("operator:nation_detail", nation_id=nation.pk)
         nation_schedule_deletion(nation=nation)
-        messages.success(request, _("%(name)s will be deleted on %(date)s. Its data is being "
-                                    "exported first.") % {"name": nation.name,
-                                                           "date": nation.deletion_due_at.date()})
+        messages.success(
+            request,
+            _("%(name)s will be deleted on %(date)s. Its data is being exported first.")
+            % {"name": nation.name, "date": nation.deletion_due_at.date()},
+        )
     else:
         return HttpResponseForbidden()
     return redirect("operator:nation_detail", nation_id=nation.pk)

@@ -70,9 +70,7 @@ def _clone_into(target: str) -> None:
 def _template_version() -> tuple:
     source = template_schema()
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_namespace WHERE nspname = %s", [source]
-        )
+        cursor.execute("SELECT count(*) FROM pg_namespace WHERE nspname = %s", [source])
         if not cursor.fetchone()[0]:
             raise TemplateMissing(
                 f"Template schema {source!r} is missing: run `manage.py migrate_schemas`."
@@ -115,8 +113,11 @@ def _build_clone_script(source: str) -> str:
             [source],
         )
         for (definition,) in cursor.fetchall():
-            statements.append(definition.replace(f"FUNCTION {qsource}", "FUNCTION ")
-                              .replace(f"FUNCTION {source}.", "FUNCTION "))
+            statements.append(
+                definition.replace(f"FUNCTION {qsource}", "FUNCTION ").replace(
+                    f"FUNCTION {source}.", "FUNCTION "
+                )
+            )
 
         cursor.execute(
             "SELECT sequencename, increment_by, start_value, min_value, max_value, last_value"
@@ -213,8 +214,12 @@ def _build_clone_script(source: str) -> str:
 
 def _retarget(definition: str, source: str, keyword: str) -> str:
     """`... ON template.t ...` -> `... ON t ...` (resolved in the target via search_path)."""
-    for prefix in (f'{keyword}ONLY "{source}".', f"{keyword}ONLY {source}.",
-                   f'{keyword}"{source}".', f"{keyword}{source}."):
+    for prefix in (
+        f'{keyword}ONLY "{source}".',
+        f"{keyword}ONLY {source}.",
+        f'{keyword}"{source}".',
+        f"{keyword}{source}.",
+    ):
         definition = definition.replace(prefix, keyword + ("ONLY " if "ONLY" in prefix else ""))
     return definition
 

@@ -10,10 +10,7 @@ from django.utils.translation import gettext_lazy as _
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
 SLUG_MIN, SLUG_MAX = 3, 40
 RESERVED_SLUGS = frozenset(
-    """www admin administrator api app apps assets auth billing blog cdn dashboard demo-admin dev
-    docs email ftp help imap info mail media news nations operator operators panel platform pop
-    pop3 root security signup smtp sso static staging status stripe support system test webhooks
-    webmail""".split()
+    ["www", "admin", "administrator", "api", "app", "apps", "assets", "auth", "billing", "blog", "cdn", "dashboard", "demo-admin", "dev", "docs", "email", "ftp", "help", "imap", "info", "mail", "media", "news", "nations", "operator", "operators", "panel", "platform", "pop", "pop3", "root", "security", "signup", "smtp", "sso", "static", "staging", "status", "stripe", "support", "system", "test", "webhooks", "webmail"]
 )
 
 
@@ -28,14 +25,18 @@ def validate_slug(value: str) -> None:
         raise ValidationError(_("Use lowercase letters only."), code="uppercase")
     if not SLUG_RE.match(value):
         raise ValidationError(
-            _("Use lowercase letters (a-z), digits and hyphens, starting and ending with a letter "
-              "or digit."),
+            _(
+                "Use lowercase letters (a-z), digits and hyphens, starting and ending with a letter "
+                "or digit."
+            ),
             code="invalid",
         )
     if "--" in value:
         raise ValidationError(_("Do not use two hyphens in a row."), code="invalid")
     if value in RESERVED_SLUGS:
-        raise ValidationError(_("This subdomain is reserved. Please choose another."), code="reserved")
+        raise ValidationError(
+            _("This subdomain is reserved. Please choose another."), code="reserved"
+        )
 
 
 def schema_name_for(slug: str) -> str:

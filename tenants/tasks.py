@@ -29,8 +29,9 @@ def export_nation(nation_id: int) -> str | None:
 def purge_due_nations() -> int:
     """Delete nations whose deletion date has passed. One without an export is exported first."""
     purged = 0
-    due = Nation.objects.filter(status=Nation.Status.SCHEDULED_FOR_DELETION,
-                                deletion_due_at__lte=timezone.now())
+    due = Nation.objects.filter(
+        status=Nation.Status.SCHEDULED_FOR_DELETION, deletion_due_at__lte=timezone.now()
+    )
     for nation in due:
         if not nation.export_file:
             export_nation(nation.pk)

@@ -36,24 +36,35 @@ def signup(request):
         form = SignupForm(request.POST, user=user)
         if form.is_valid():
             data = form.cleaned_data
-            owner = user or Owner(full_name=data["full_name"], email=data["email"],
-                                  password=data["password"])
+            owner = user or Owner(
+                full_name=data["full_name"], email=data["email"], password=data["password"]
+            )
             try:
-                nation = nation_create(name=data["name"], slug=data["slug"],
-                                       country=data["country"], language=data["language"],
-                                       owner=owner)
+                nation = nation_create(
+                    name=data["name"],
+                    slug=data["slug"],
+                    country=data["country"],
+                    language=data["language"],
+                    owner=owner,
+                )
             except SlugTaken:
                 form.add_error("slug", _("This web address was just taken. Please choose another."))
             except EmailTaken:
-                form.add_error("email", _("An account with this email already exists. Log in "
-                                          "first to create another nation with it."))
+                form.add_error(
+                    "email",
+                    _(
+                        "An account with this email already exists. Log in "
+                        "first to create another nation with it."
+                    ),
+                )
             else:
                 account = user or nation.memberships.get().user
                 return HttpResponseRedirect(handoff_issue(user=account, nation=nation))
     else:
         form = SignupForm(user=user, initial={"language": translation.get_language()[:2]})
-    return render(request, "platform/signup.html",
-                  {"form": form, "suffix": "." + settings.PLATFORM_DOMAIN})
+    return render(
+        request, "platform/signup.html", {"form": form, "suffix": "." + settings.PLATFORM_DOMAIN}
+    )
 
 
 @ratelimit(key="ip", rate=lambda g, r: settings.LOGIN_RATE, method="POST", block=True)
@@ -61,8 +72,9 @@ def signup(request):
 def platform_login(request):
     form = LoginForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = authenticate(request, email=form.cleaned_data["email"],
-                            password=form.cleaned_data["password"])
+        user = authenticate(
+            request, email=form.cleaned_data["email"], password=form.cleaned_data["password"]
+        )
         if user is None:
             form.add_error(None, _("This email and password do not match an account."))
         else:
@@ -80,7 +92,9 @@ def platform_logout(request):
 @login_required(login_url="platform:login")
 def my_nations(request):
     memberships = (
-        Membership.objects.filter(user=request.user).select_related("nation").order_by("nation__name")
+        Membership.objects.filter(user=request.user)
+        .select_related("nation")
+        .order_by("nation__name")
     )
     return render(request, "platform/my_nations.html", {"memberships": memberships})
 
@@ -103,7 +117,9 @@ def slug_check(request):
     try:
         validate_slug(slug)
     except ValidationError as error:
-        return render(request, "platform/_slug_check.html", {"message": error.messages[0], "ok": False})
+        return render(
+            request, "platform/_slug_check.html", {"message": error.messages[0], "ok": False}
+        )
     if Nation.objects.filter(slug=slug).exists():
         message, ok = _("This web address is already taken."), False
     else:

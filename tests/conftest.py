@@ -51,22 +51,30 @@ class World:
 
 
 def _make_nation(slug: str, markers: int) -> NationWorld:
-    owner = User.objects.create_user(email=f"owner@{slug}.example", password=PASSWORD,
-                                     full_name=f"Owner {slug.title()}")
-    nation = nation_create(name=f"{slug.title()} Nation", slug=slug, country="FR", language="en",
-                           owner=owner)
-    staff = User.objects.create_user(email=f"staff@{slug}.example", password=PASSWORD,
-                                     full_name=f"Staff {slug.title()}")
-    Membership.objects.create(user=staff, nation=nation, role=Membership.Role.STAFF,
-                              permissions=["people.view"])
+    owner = User.objects.create_user(
+        email=f"owner@{slug}.example", password=PASSWORD, full_name=f"Owner {slug.title()}"
+    )
+    nation = nation_create(
+        name=f"{slug.title()} Nation", slug=slug, country="FR", language="en", owner=owner
+    )
+    staff = User.objects.create_user(
+        email=f"staff@{slug}.example", password=PASSWORD, full_name=f"Staff {slug.title()}"
+    )
+    Membership.objects.create(
+        user=staff, nation=nation, role=Membership.Role.STAFF, permissions=["people.view"]
+    )
     world = NationWorld(nation=nation, owner=owner, staff=staff)
     with schema_context(nation.schema_name):
         for i in range(markers):
             tag = f"MARKER{slug.upper()}{i}"
-            world.markers.append(Person.objects.create(
-                first_name=f"{tag}first", last_name=f"{tag}last",
-                email=f"{tag.lower()}@private.example", phone=f"+3361234567{i}",
-            ))
+            world.markers.append(
+                Person.objects.create(
+                    first_name=f"{tag}first",
+                    last_name=f"{tag}last",
+                    email=f"{tag.lower()}@private.example",
+                    phone=f"+3361234567{i}",
+                )
+            )
     return world
 
 
@@ -76,8 +84,10 @@ def _no_stray_connections_at_the_end(django_db_setup, django_db_blocker):
     be dropped without them."""
     yield
     with django_db_blocker.unblock(), connection.cursor() as cursor:
-        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                       " WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
 
 
 @pytest.fixture(scope="session")

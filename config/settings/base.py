@@ -91,7 +91,11 @@ WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
 # --- Data ------------------------------------------------------------------------------------
-DATABASES = {"default": database_from_url(env("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/nations"))}
+DATABASES = {
+    "default": database_from_url(
+        env("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/nations")
+    )
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
@@ -123,8 +127,10 @@ CELERY_BEAT_SCHEDULE = {
 # --- Accounts and security -------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-     "OPTIONS": {"min_length": 10}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]

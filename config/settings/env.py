@@ -46,7 +46,7 @@ def database_from_url(url: str) -> dict:
 def redis_urls(url: str) -> tuple[str, str]:
     """(Celery broker URL, cache URL) from one REDIS_URL, which may be a unix socket."""
     if url.startswith("unix://"):
-        path = url[len("unix://"):].split("?")[0]
+        path = url[len("unix://") :].split("?")[0]
         return f"redis+socket://{path}?virtual_host=0", f"unix://{path}?db=1"
     base = url.rstrip("/")
     parts = urlsplit(base)

@@ -29,5 +29,8 @@ SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 30)
 LOGGING["root"]["level"] = env("LOG_LEVEL", default="INFO")  # noqa: F405
 
-init_sentry(SENTRY_DSN, environment=env("SENTRY_ENVIRONMENT", default="production"),
-            send_pii=env.bool("SENTRY_SEND_PII", default=False))
+init_sentry(
+    SENTRY_DSN,
+    environment=env("SENTRY_ENVIRONMENT", default="production"),
+    send_pii=env.bool("SENTRY_SEND_PII", default=False),
+)

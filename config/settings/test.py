@@ -3,7 +3,10 @@ from .base import STORAGES
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+STORAGES = {
+    **STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 RATELIMIT_ENABLE = True
 EMAIL_PORT = 1  # tests start their own SMTP server and point EMAIL_PORT at it
 CELERY_TASK_ALWAYS_EAGER = False

@@ -22,9 +22,7 @@ def staff_required(permission: str | None = None):
             login_url = reverse("panel:login")
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path(), login_url)
-            membership = (
-                Membership.objects.filter(user=request.user, nation=request.tenant).first()
-            )
+            membership = Membership.objects.filter(user=request.user, nation=request.tenant).first()
             if membership is None:
                 logout(request)
                 return redirect_to_login(request.get_full_path(), login_url)

@@ -26,11 +26,19 @@ urlpatterns = [
     path("logout/", views.panel_logout, name="logout"),
     path("welcome/", views.welcome, name="welcome"),
     path("password-reset/", NationPasswordResetView.as_view(), name="password_reset"),
-    path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(
-        template_name="auth/password_reset_done.html"), name="password_reset_done"),
-    path("password-reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(
-        template_name="auth/password_reset_confirm.html",
-        success_url=reverse_lazy("panel:login")), name="password_reset_confirm"),
+    path(
+        "password-reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(template_name="auth/password_reset_done.html"),
+        name="password_reset_done",
+    ),
+    path(
+        "password-reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(
+            template_name="auth/password_reset_confirm.html",
+            success_url=reverse_lazy("panel:login"),
+        ),
+        name="password_reset_confirm",
+    ),
     path("people/", views.people_list, name="people"),
     path("people/<int:person_id>/", views.person_detail, name="person"),
     path("website/", views.area, {"area": "website"}, name="website"),
@@ -38,8 +46,9 @@ urlpatterns = [
     path("communication/", views.area, {"area": "communication"}, name="communication"),
     path("settings/", views.settings_general, name="settings"),
     path("settings/domains/", views.domains, name="domains"),
-    path("settings/domains/<int:domain_id>/<slug:action>/", views.domain_action,
-         name="domain_action"),
+    path(
+        "settings/domains/<int:domain_id>/<slug:action>/", views.domain_action, name="domain_action"
+    ),
     path("settings/staff/", views.staff, name="staff"),
     path("settings/staff/<int:membership_id>/remove/", views.staff_remove, name="staff_remove"),
 ]

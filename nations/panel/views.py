@@ -26,7 +26,7 @@ from tenants.actions import (
     verification_record_name,
     verification_record_value,
 )
-from tenants.forms import DomainForm, LoginForm, NationSettingsForm, NationPasswordResetForm
+from tenants.forms import DomainForm, LoginForm, NationPasswordResetForm, NationSettingsForm
 from tenants.handoff import handoff_consume
 from tenants.models import Domain, Membership, User
 from tenants.roles import DEFAULT_STAFF_PERMISSIONS, PERMISSIONS
@@ -44,12 +44,16 @@ def panel_login(request):
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
         next_url = reverse("panel:dashboard")
     if request.method == "POST" and form.is_valid():
-        user = authenticate(request, email=form.cleaned_data["email"],
-                            password=form.cleaned_data["password"])
+        user = authenticate(
+            request, email=form.cleaned_data["email"], password=form.cleaned_data["password"]
+        )
         if user is None or not Membership.objects.filter(user=user, nation=request.tenant).exists():
             # Same message for both: whether an account exists elsewhere is not this page's to say.
-            form.add_error(None, _("This email and password do not give access to %(nation)s.")
-                           % {"nation": request.tenant.name})
+            form.add_error(
+                None,
+                _("This email and password do not give access to %(nation)s.")
+                % {"nation": request.tenant.name},
+            )
         else:
             login(request, user)
             return HttpResponseRedirect(next_url)
@@ -67,7 +71,9 @@ def welcome(request):
     """Land here from the platform (signup, 'my nations') with a one-time ticket."""
     result = handoff_consume(token=request.GET.get("t", ""), nation=request.tenant)
     if result is None:
-        messages.error(request, _("This sign-in link has expired or was already used. Please log in."))
+        messages.error(
+            request, _("This sign-in link has expired or was already used. Please log in.")
+        )
         return redirect("panel:login")
     user, next_path = result
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
@@ -78,8 +84,11 @@ def welcome(request):
 def dashboard(request):
     people = Person.objects.count()
     recent = Person.objects.order_by("-created_at")[:5]
-    return render(request, "panel/dashboard.html", {"people_count": people, "recent": recent,
-                                                    "section": "dashboard"})
+    return render(
+        request,
+        "panel/dashboard.html",
+        {"people_count": people, "recent": recent, "section": "dashboard"},
+    )
 
 
 @staff_required("people.view")
@@ -87,11 +96,16 @@ def people_list(request):
     people = Person.objects.all()
     query = request.GET.get("q", "").strip()
     if query:
-        people = people.filter(Q(first_name__icontains=query) | Q(last_name__icontains=query)
-                               | Q(email__icontains=query) | Q(phone__icontains=query))
+        people = people.filter(
+            Q(first_name__icontains=query)
+            | Q(last_name__icontains=query)
+            | Q(email__icontains=query)
+            | Q(phone__icontains=query)
+        )
     page = Paginator(people, 50).get_page(request.GET.get("page"))
-    return render(request, "panel/people_list.html",
-                  {"page": page, "query": query, "section": "people"})
+    return render(
+        request, "panel/people_list.html", {"page": page, "query": query, "section": "people"}
+    )
 
 
 @staff_required("people.view")
@@ -101,15 +115,30 @@ def person_detail(request, person_id: int):
 
 
 AREAS = {
-    "website": (gettext_lazy("Website"), gettext_lazy(
-        "Your public site is live with a home page. Pages, petitions, events and themes will be "
-        "built here."), "site.edit"),
-    "donations": (gettext_lazy("Donations"), gettext_lazy(
-        "No donations yet. Connect a Stripe account and publish a donation page to start "
-        "raising money."), "donations.view"),
-    "communication": (gettext_lazy("Communication"), gettext_lazy(
-        "No messages sent yet. Emails, texts and social posts to your supporters will be "
-        "composed here."), "comms.send"),
+    "website": (
+        gettext_lazy("Website"),
+        gettext_lazy(
+            "Your public site is live with a home page. Pages, petitions, events and themes will be "
+            "built here."
+        ),
+        "site.edit",
+    ),
+    "donations": (
+        gettext_lazy("Donations"),
+        gettext_lazy(
+            "No donations yet. Connect a Stripe account and publish a donation page to start "
+            "raising money."
+        ),
+        "donations.view",
+    ),
+    "communication": (
+        gettext_lazy("Communication"),
+        gettext_lazy(
+            "No messages sent yet. Emails, texts and social posts to your supporters will be "
+            "composed here."
+        ),
+        "comms.send",
+    ),
 }
 
 
@@ -118,8 +147,7 @@ def area(request, area: str):
     if area not in AREAS:
         raise Http404
     title, empty, _permission = AREAS[area]
-    return render(request, "panel/area.html",
-                  {"title": title, "empty": empty, "section": area})
+    return render(request, "panel/area.html", {"title": title, "empty": empty, "section": area})
 
 
 @staff_required("settings.manage")
@@ -130,8 +158,11 @@ def settings_general(request):
         form.save()
         messages.success(request, _("Settings saved."))
         return redirect("panel:settings")
-    return render(request, "panel/settings_general.html",
-                  {"form": form, "section": "settings", "tab": "general"})
+    return render(
+        request,
+        "panel/settings_general.html",
+        {"form": form, "section": "settings", "tab": "general"},
+    )
 
 
 @staff_required("settings.manage")
@@ -144,15 +175,21 @@ def domains(request):
         except DomainError as error:
             form.add_error("hostname", str(error))
         else:
-            messages.success(request, _("%(domain)s added. Create the DNS record below, then "
-                                        "verify it.") % {"domain": domain.domain})
+            messages.success(
+                request,
+                _("%(domain)s added. Create the DNS record below, then verify it.")
+                % {"domain": domain.domain},
+            )
             return redirect("panel:domains")
     rows = [
         (d, verification_record_name(d), verification_record_value(d))
         for d in Domain.objects.filter(tenant=nation)
     ]
-    return render(request, "panel/settings_domains.html",
-                  {"form": form, "rows": rows, "section": "settings", "tab": "domains"})
+    return render(
+        request,
+        "panel/settings_domains.html",
+        {"form": form, "rows": rows, "section": "settings", "tab": "domains"},
+    )
 
 
 @staff_required("settings.manage")
@@ -162,13 +199,18 @@ def domain_action(request, domain_id: int, action: str):
     try:
         if action == "verify":
             if domain_verify(domain=domain):
-                messages.success(request, _("%(domain)s is verified and now serves your site.")
-                                 % {"domain": domain.domain})
+                messages.success(
+                    request,
+                    _("%(domain)s is verified and now serves your site.")
+                    % {"domain": domain.domain},
+                )
             else:
                 messages.error(request, domain.last_check_error)
         elif action == "primary":
             domain_make_primary(domain=domain)
-            messages.success(request, _("%(domain)s is now your main address.") % {"domain": domain.domain})
+            messages.success(
+                request, _("%(domain)s is now your main address.") % {"domain": domain.domain}
+            )
         elif action == "remove":
             domain_remove(domain=domain)
             messages.success(request, _("%(domain)s removed.") % {"domain": domain.domain})
@@ -182,12 +224,15 @@ def domain_action(request, domain_id: int, action: str):
 class StaffForm(forms.Form):
     email = forms.EmailField(label=gettext_lazy("Email"))
     full_name = forms.CharField(label=gettext_lazy("Name"), max_length=150, required=False)
-    role = forms.ChoiceField(label=gettext_lazy("Role"), choices=Membership.Role.choices,
-                             initial=Membership.Role.STAFF)
+    role = forms.ChoiceField(
+        label=gettext_lazy("Role"), choices=Membership.Role.choices, initial=Membership.Role.STAFF
+    )
     permissions = forms.MultipleChoiceField(
-        label=gettext_lazy("Permissions (staff role)"), required=False,
+        label=gettext_lazy("Permissions (staff role)"),
+        required=False,
         choices=[(k, v) for k, v in PERMISSIONS.items() if k != "billing.manage"],
-        initial=DEFAULT_STAFF_PERMISSIONS, widget=forms.CheckboxSelectMultiple,
+        initial=DEFAULT_STAFF_PERMISSIONS,
+        widget=forms.CheckboxSelectMultiple,
     )
 
 
@@ -197,33 +242,49 @@ def staff(request):
     form = StaffForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        if data["role"] == Membership.Role.OWNER and request.membership.role != Membership.Role.OWNER:
+        if (
+            data["role"] == Membership.Role.OWNER
+            and request.membership.role != Membership.Role.OWNER
+        ):
             form.add_error("role", _("Only an owner can add another owner."))
         else:
             email = data["email"].lower()
             user = User.objects.filter(email__iexact=email).first()
             invited = user is None
             if invited:
-                user = User.objects.create_user(email=email, password=None,
-                                                full_name=data["full_name"] or email,
-                                                language=nation.language)
+                user = User.objects.create_user(
+                    email=email,
+                    password=None,
+                    full_name=data["full_name"] or email,
+                    language=nation.language,
+                )
             Membership.objects.update_or_create(
-                user=user, nation=nation,
+                user=user,
+                nation=nation,
                 defaults={"role": data["role"], "permissions": data["permissions"]},
             )
             if invited:
                 reset = NationPasswordResetForm({"email": email}, nation=nation, invitation=True)
                 if reset.is_valid():
-                    reset.save(request=request, use_https=request.is_secure(),
-                               subject_template_name="auth/invite_subject.txt",
-                               email_template_name="auth/invite_email.txt",
-                               extra_email_context={"nation": nation, "inviter": request.user,
-                                                    "reset_route": "panel:password_reset_confirm"})
+                    reset.save(
+                        request=request,
+                        use_https=request.is_secure(),
+                        subject_template_name="auth/invite_subject.txt",
+                        email_template_name="auth/invite_email.txt",
+                        extra_email_context={
+                            "nation": nation,
+                            "inviter": request.user,
+                            "reset_route": "panel:password_reset_confirm",
+                        },
+                    )
             messages.success(request, _("%(email)s can now use this panel.") % {"email": email})
             return redirect("panel:staff")
     members = Membership.objects.filter(nation=nation).select_related("user").order_by("role")
-    return render(request, "panel/settings_staff.html",
-                  {"form": form, "members": members, "section": "settings", "tab": "staff"})
+    return render(
+        request,
+        "panel/settings_staff.html",
+        {"form": form, "members": members, "section": "settings", "tab": "staff"},
+    )
 
 
 @staff_required("staff.manage")
@@ -233,9 +294,14 @@ def staff_remove(request, membership_id: int):
     owners = Membership.objects.filter(nation=request.tenant, role=Membership.Role.OWNER)
     if membership.role == Membership.Role.OWNER and owners.count() == 1:
         messages.error(request, _("A nation needs at least one owner."))
-    elif membership.role == Membership.Role.OWNER and request.membership.role != Membership.Role.OWNER:
+    elif (
+        membership.role == Membership.Role.OWNER
+        and request.membership.role != Membership.Role.OWNER
+    ):
         messages.error(request, _("Only an owner can remove an owner."))
     else:
         membership.delete()
-        messages.success(request, _("%(email)s no longer has access.") % {"email": membership.user.email})
+        messages.success(
+            request, _("%(email)s no longer has access.") % {"email": membership.user.email}
+        )
     return redirect("panel:staff")

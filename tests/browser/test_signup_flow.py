@@ -36,6 +36,8 @@ def committed(func, *args):
     thread.join(60)
     if errors:
         raise errors[0]
+
+
 SHOTS = Path(os.environ.get("NATIONS_SCREENSHOTS", ".dev/screenshots"))
 
 

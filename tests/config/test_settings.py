@@ -11,20 +11,33 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUIRED = {
-    "SECRET_KEY": "x" * 50, "DATABASE_URL": "postgres://u:p@db.internal:5432/nations",
-    "REDIS_URL": "redis://cache.internal:6379/0", "ALLOWED_HOSTS": "nations.example",
+    "SECRET_KEY": "x" * 50,
+    "DATABASE_URL": "postgres://u:p@db.internal:5432/nations",
+    "REDIS_URL": "redis://cache.internal:6379/0",
+    "ALLOWED_HOSTS": "nations.example",
     "PLATFORM_DOMAIN": "nations.example",
 }
 
 
 def load_production(env: dict[str, str]) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items()
-             if k not in REQUIRED and not k.endswith("_FILE") and k != "SENTRY_DSN"}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in REQUIRED and not k.endswith("_FILE") and k != "SENTRY_DSN"
+    }
     clean.update(env, DJANGO_SETTINGS_MODULE="config.settings.production")
-    code = ("import django; django.setup(); from django.conf import settings; "
-            "print('OK', settings.DEBUG, settings.SESSION_COOKIE_SECURE, settings.PLATFORM_DOMAIN)")
-    return subprocess.run([sys.executable, "-c", code], env=clean, cwd=ROOT, capture_output=True,
-                          text=True, timeout=60)
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print('OK', settings.DEBUG, settings.SESSION_COOKIE_SECURE, settings.PLATFORM_DOMAIN)"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env=clean,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 @pytest.mark.parametrize("missing", sorted(REQUIRED))
@@ -58,11 +71,18 @@ def test_sentry_is_on_only_with_a_dsn_and_without_pii():
     from config.settings.sentry import init_sentry
 
     assert init_sentry("", environment="test") is False
-    code = ("import sentry_sdk; from config.settings.sentry import init_sentry; "
-            "init_sentry('http://key@127.0.0.1:9/1', environment='t'); "
-            "c = sentry_sdk.get_client(); "
-            "print(c.options['send_default_pii'], sorted(c.integrations))")
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                            timeout=60)
+    code = (
+        "import sentry_sdk; from config.settings.sentry import init_sentry; "
+        "init_sentry('http://key@127.0.0.1:9/1', environment='t'); "
+        "c = sentry_sdk.get_client(); "
+        "print(c.options['send_default_pii'], sorted(c.integrations))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("False") and "celery" in result.stdout and "django" in result.stdout
+    assert (
+        result.stdout.startswith("False")
+        and "celery" in result.stdout
+        and "django" in result.stdout
+    )

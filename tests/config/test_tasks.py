@@ -20,8 +20,10 @@ def worker(django_db_blocker):
     from django.conf import settings
 
     app.conf.result_backend = settings.CELERY_BROKER_URL
-    with django_db_blocker.unblock(), start_worker(app, pool="solo", perform_ping_check=False,
-                                                   shutdown_timeout=10):
+    with (
+        django_db_blocker.unblock(),
+        start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10),
+    ):
         yield
     app.conf.result_backend = None
 
@@ -42,8 +44,9 @@ def test_a_nation_task_refuses_to_run_in_public(world, worker):
 
 
 @pytest.mark.django_db
-def test_enqueue_sends_after_commit_in_the_callers_schema(world, worker,
-                                                          django_capture_on_commit_callbacks):
+def test_enqueue_sends_after_commit_in_the_callers_schema(
+    world, worker, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         with schema_context(world.bravo.nation.schema_name):
             task_id = enqueue(count_people)

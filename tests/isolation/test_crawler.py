@@ -40,7 +40,9 @@ def tenant_routes() -> list[tuple[str, list[str]]]:
                 walk(entry.url_patterns, ns, inherited + params)
             elif isinstance(entry, URLPattern) and entry.name:
                 fixed = set((entry.default_args or {}).keys())
-                routes.append((namespace + entry.name, [p for p in inherited + params if p not in fixed]))
+                routes.append(
+                    (namespace + entry.name, [p for p in inherited + params if p not in fixed])
+                )
 
     walk(get_resolver(TENANT_URLCONF).url_patterns, "", [])
     return routes
@@ -57,8 +59,12 @@ def urls_for(victim) -> list[str]:
             continue
         choices = [list(KWARG_VALUES[p](victim)) or ["0"] for p in params]
         for combo in itertools.product(*choices):
-            urls.append(reverse(name, urlconf=TENANT_URLCONF, kwargs=dict(zip(params, combo, strict=True))))
-    assert not missing, f"register these URL parameters in tests/isolation/registry.py: {sorted(missing)}"
+            urls.append(
+                reverse(name, urlconf=TENANT_URLCONF, kwargs=dict(zip(params, combo, strict=True)))
+            )
+    assert not missing, (
+        f"register these URL parameters in tests/isolation/registry.py: {sorted(missing)}"
+    )
     return sorted(set(urls))
 
 
@@ -78,7 +84,9 @@ def snapshot(victim) -> dict:
     nation = victim.nation
     state["public.nation"] = list(Nation.objects.filter(pk=nation.pk).values())
     state["public.domains"] = list(Domain.objects.filter(tenant=nation).order_by("pk").values())
-    state["public.memberships"] = list(Membership.objects.filter(nation=nation).order_by("pk").values())
+    state["public.memberships"] = list(
+        Membership.objects.filter(nation=nation).order_by("pk").values()
+    )
     state["public.owner_password"] = victim.owner.__class__.objects.get(pk=victim.owner.pk).password
     return state
 
@@ -92,33 +100,42 @@ def assert_no_marker(response, victim, where: str) -> None:
 
 def test_every_url_crawled_from_another_nation_leaks_and_changes_nothing(alpha, bravo):
     # Give the victim a custom domain too, so domain URLs have a row to aim at.
-    Domain.objects.create(domain="alpha-secret.org", tenant=alpha.nation, is_custom=True,
-                          verification_token="tok")
+    Domain.objects.create(
+        domain="alpha-secret.org", tenant=alpha.nation, is_custom=True, verification_token="tok"
+    )
     urls = urls_for(alpha)
     assert "/panel/people/" in urls and f"/panel/people/{alpha.markers[0].pk}/" in urls
     before = snapshot(alpha)
 
     anonymous = Client(HTTP_HOST=alpha.host)
     attacker_home = Client(HTTP_HOST=bravo.host)
-    attacker_home.post("/panel/login/", {"email": bravo.owner.email,
-                                         "password": "correct-horse-battery-staple"})
+    attacker_home.post(
+        "/panel/login/", {"email": bravo.owner.email, "password": "correct-horse-battery-staple"}
+    )
     assert attacker_home.get("/panel/").status_code == 200
     replayed = Client(HTTP_HOST=alpha.host)
     replayed.cookies = attacker_home.cookies
 
     probes = 0
     for url in urls:
-        for label, browser in (("anonymous on A", anonymous), ("B's cookie on A", replayed),
-                               ("B's staff on B", attacker_home)):
+        for label, browser in (
+            ("anonymous on A", anonymous),
+            ("B's cookie on A", replayed),
+            ("B's staff on B", attacker_home),
+        ):
             for method in ("get", "post"):
-                response = getattr(browser, method)(url, {"hostname": "x.org", "email": "x@x.org",
-                                                          "role": "owner", "name": "Hacked"})
+                response = getattr(browser, method)(
+                    url,
+                    {"hostname": "x.org", "email": "x@x.org", "role": "owner", "name": "Hacked"},
+                )
                 assert_no_marker(response, alpha, f"{method.upper()} {url} as {label}")
                 probes += 1
         # Make sure the attacker is still logged in (a logout URL may have ended the session).
         if attacker_home.get("/panel/").status_code != 200:
-            attacker_home.post("/panel/login/", {"email": bravo.owner.email,
-                                                 "password": "correct-horse-battery-staple"})
+            attacker_home.post(
+                "/panel/login/",
+                {"email": bravo.owner.email, "password": "correct-horse-battery-staple"},
+            )
     assert probes >= 6 * 20
     assert snapshot(alpha) == before
 
@@ -126,8 +143,9 @@ def test_every_url_crawled_from_another_nation_leaks_and_changes_nothing(alpha, 
 def test_the_crawler_would_see_a_leak(alpha):
     """The probe is not blind: A's own owner on A's host does see A's marker."""
     owner = Client(HTTP_HOST=alpha.host)
-    owner.post("/panel/login/", {"email": alpha.owner.email,
-                                 "password": "correct-horse-battery-staple"})
+    owner.post(
+        "/panel/login/", {"email": alpha.owner.email, "password": "correct-horse-battery-staple"}
+    )
     response = owner.get(f"/panel/people/{alpha.markers[0].pk}/")
     with pytest.raises(AssertionError):
         assert_no_marker(response, alpha, "owner")

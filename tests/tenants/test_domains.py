@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 
 import pytest
+from django.test import Client
 from dnslib import QTYPE, RR, TXT
 from dnslib.server import BaseResolver, DNSServer
-from django.test import Client
 
 from tenants.actions import domain_verify, verification_record_name, verification_record_value
 from tenants.dns import SystemResolver
@@ -58,8 +58,9 @@ def dns(dns_zone, settings):
 
 def test_owner_adds_verifies_and_serves_a_custom_domain(alpha, dns):
     panel = client_for(alpha.host, alpha.owner, alpha.nation)
-    response = panel.post("/panel/settings/domains/", {"hostname": "https://WWW.Alpha-Campaign.org/"},
-                          follow=True)
+    response = panel.post(
+        "/panel/settings/domains/", {"hostname": "https://WWW.Alpha-Campaign.org/"}, follow=True
+    )
     assert response.status_code == 200
     domain = Domain.objects.get(domain="www.alpha-campaign.org")
     assert domain.tenant_id == alpha.nation.pk and not domain.verified
@@ -83,8 +84,9 @@ def test_owner_adds_verifies_and_serves_a_custom_domain(alpha, dns):
 
 
 def test_a_wrong_token_does_not_verify(alpha, dns):
-    domain = Domain.objects.create(domain="alpha.org", tenant=alpha.nation, is_custom=True,
-                                   verification_token="right-token")
+    domain = Domain.objects.create(
+        domain="alpha.org", tenant=alpha.nation, is_custom=True, verification_token="right-token"
+    )
     dns.txt["_nations-verify.alpha.org"] = ["nations-verify=wrong-token"]
     assert domain_verify(domain=domain, resolver=SystemResolver()) is False
 
@@ -92,19 +94,23 @@ def test_a_wrong_token_does_not_verify(alpha, dns):
 def test_a_dead_resolver_is_reported_not_crashed(alpha, settings):
     settings.NATIONS_DNS_NAMESERVERS = ["127.0.0.1"]
     settings.NATIONS_DNS_PORT = free_port()  # nothing listens there
-    domain = Domain.objects.create(domain="alpha.org", tenant=alpha.nation, is_custom=True,
-                                   verification_token="t")
+    domain = Domain.objects.create(
+        domain="alpha.org", tenant=alpha.nation, is_custom=True, verification_token="t"
+    )
     assert domain_verify(domain=domain, resolver=SystemResolver(timeout=0.5)) is False
     domain.refresh_from_db()
     assert "DNS lookup failed" in domain.last_check_error
 
 
-@pytest.mark.parametrize(("hostname", "message"), [
-    ("not a domain", "not a valid domain"),
-    ("localhost", "not a valid domain"),
-    ("evil.localhost", "given by the platform"),
-    ("bravo.org", "already registered"),
-])
+@pytest.mark.parametrize(
+    ("hostname", "message"),
+    [
+        ("not a domain", "not a valid domain"),
+        ("localhost", "not a valid domain"),
+        ("evil.localhost", "given by the platform"),
+        ("bravo.org", "already registered"),
+    ],
+)
 def test_bad_domains_are_refused(alpha, bravo, hostname, message):
     Domain.objects.create(domain="bravo.org", tenant=bravo.nation, is_custom=True, verified=True)
     panel = client_for(alpha.host, alpha.owner, alpha.nation)
@@ -113,8 +119,9 @@ def test_bad_domains_are_refused(alpha, bravo, hostname, message):
 
 
 def test_a_nation_cannot_verify_or_remove_another_nations_domain(alpha, bravo, dns):
-    theirs = Domain.objects.create(domain="bravo.org", tenant=bravo.nation, is_custom=True,
-                                   verification_token="t")
+    theirs = Domain.objects.create(
+        domain="bravo.org", tenant=bravo.nation, is_custom=True, verification_token="t"
+    )
     panel = client_for(alpha.host, alpha.owner, alpha.nation)
     for action in ("verify", "remove", "primary"):
         assert panel.post(f"/panel/settings/domains/{theirs.pk}/{action}/").status_code == 404

@@ -46,10 +46,15 @@ def test_staff_permissions_are_enforced(alpha):
 
 def test_owner_invites_a_staff_member_who_sets_a_password_by_email(alpha, mailbox):
     panel = client_for(alpha.host, alpha.owner, alpha.nation)
-    response = panel.post("/panel/settings/staff/", {
-        "email": "New.Volunteer@Example.org", "full_name": "Nouvelle Bénévole", "role": "staff",
-        "permissions": ["people.view", "people.edit"],
-    })
+    response = panel.post(
+        "/panel/settings/staff/",
+        {
+            "email": "New.Volunteer@Example.org",
+            "full_name": "Nouvelle Bénévole",
+            "role": "staff",
+            "permissions": ["people.view", "people.edit"],
+        },
+    )
     assert response.status_code == 302
     member = Membership.objects.get(nation=alpha.nation, user__email="new.volunteer@example.org")
     assert member.permissions == ["people.view", "people.edit"]
@@ -71,9 +76,16 @@ def test_an_admin_cannot_add_an_owner_and_the_last_owner_stays(alpha):
 
 def test_settings_change_language_and_the_panel_follows(alpha):
     panel = client_for(alpha.host, alpha.owner, alpha.nation)
-    response = panel.post("/panel/settings/", {"name": "Alpha Nation", "language": "fr",
-                                               "country": "FR", "timezone": "Europe/Paris",
-                                               "currency": "EUR"})
+    response = panel.post(
+        "/panel/settings/",
+        {
+            "name": "Alpha Nation",
+            "language": "fr",
+            "country": "FR",
+            "timezone": "Europe/Paris",
+            "currency": "EUR",
+        },
+    )
     assert response.status_code == 302
     html = panel.get("/panel/").content.decode()
     assert '<html lang="fr">' in html

@@ -17,21 +17,26 @@ pytestmark = pytest.mark.django_db
 
 def catalog(schema: str) -> dict[str, list]:
     """Everything about a schema that migrations create, with the schema name taken out."""
+
     def rows(sql: str) -> list:
         with connection.cursor() as cursor:
             cursor.execute(sql, [schema])
-            return sorted(tuple(re.sub(rf'"?{schema}"?\.', "", str(v)) for v in row)
-                          for row in cursor.fetchall())
+            return sorted(
+                tuple(re.sub(rf'"?{schema}"?\.', "", str(v)) for v in row)
+                for row in cursor.fetchall()
+            )
 
     return {
         "columns": rows(
             "SELECT table_name, column_name, data_type, is_nullable, column_default, is_identity"
-            " FROM information_schema.columns WHERE table_schema = %s"),
+            " FROM information_schema.columns WHERE table_schema = %s"
+        ),
         "indexes": rows("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = %s"),
         "constraints": rows(
             "SELECT c.relname, con.conname, con.contype, pg_get_constraintdef(con.oid)"
             " FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid"
-            " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s"),
+            " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s"
+        ),
     }
 
 
@@ -45,8 +50,9 @@ def test_a_clone_is_identical_to_a_schema_built_by_running_every_migration(world
     clone_template("n_cloned")
     with connection.cursor() as cursor:
         cursor.execute('CREATE SCHEMA "n_migrated"')
-    call_command("migrate_schemas", tenant=True, schema_name="n_migrated", interactive=False,
-                 verbosity=0)
+    call_command(
+        "migrate_schemas", tenant=True, schema_name="n_migrated", interactive=False, verbosity=0
+    )
     cloned, migrated = catalog("n_cloned"), catalog("n_migrated")
     assert cloned["columns"] and cloned["indexes"] and cloned["constraints"]
     for part in ("columns", "indexes", "constraints"):
@@ -69,8 +75,10 @@ def test_a_clone_has_its_own_sequences_and_data(world):
 
 def test_migrate_schemas_keeps_the_template_migrated(world):
     with connection.cursor() as cursor:
-        cursor.execute(f'DELETE FROM "{template_schema()}".django_migrations WHERE app = %s'
-                       " AND name = %s", ["people", "0001_initial"])
+        cursor.execute(
+            f'DELETE FROM "{template_schema()}".django_migrations WHERE app = %s AND name = %s',
+            ["people", "0001_initial"],
+        )
         cursor.execute(f'DROP TABLE "{template_schema()}".people_person CASCADE')
     call_command("migrate_schemas", interactive=False, verbosity=0)
     assert ("people", "0001_initial") in applied_migrations(template_schema())

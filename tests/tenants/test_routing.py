@@ -23,8 +23,16 @@ def test_a_subdomain_serves_its_nation_and_only_it(alpha, bravo):
     assert "Bravo Nation" in b and "Alpha Nation" not in b
 
 
-@pytest.mark.parametrize("host", ["unknown.localhost", "example.org", "alpha.localhost.evil.org",
-                                  "n-alpha.localhost", "alpha.example.org"])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "unknown.localhost",
+        "example.org",
+        "alpha.localhost.evil.org",
+        "n-alpha.localhost",
+        "alpha.example.org",
+    ],
+)
 def test_unknown_hosts_get_a_plain_404_naming_no_nation(alpha, host):
     response = Client(HTTP_HOST=host).get("/")
     assert response.status_code == 404
@@ -38,14 +46,24 @@ def test_malformed_host_is_a_bad_request(world):
 
 
 def test_an_unverified_custom_domain_does_not_serve(alpha):
-    Domain.objects.create(domain="www.alpha-campaign.org", tenant=alpha.nation, is_custom=True,
-                          verified=False, verification_token="t")
+    Domain.objects.create(
+        domain="www.alpha-campaign.org",
+        tenant=alpha.nation,
+        is_custom=True,
+        verified=False,
+        verification_token="t",
+    )
     assert Client(HTTP_HOST="www.alpha-campaign.org").get("/").status_code == 404
 
 
 def test_a_verified_custom_domain_serves_the_nation(alpha):
-    Domain.objects.create(domain="www.alpha-campaign.org", tenant=alpha.nation, is_custom=True,
-                          verified=True, verification_token="t")
+    Domain.objects.create(
+        domain="www.alpha-campaign.org",
+        tenant=alpha.nation,
+        is_custom=True,
+        verified=True,
+        verification_token="t",
+    )
     response = Client(HTTP_HOST="WWW.Alpha-Campaign.org").get("/")
     assert response.status_code == 200
     assert "Alpha Nation" in response.content.decode()

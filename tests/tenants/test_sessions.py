@@ -31,12 +31,16 @@ def test_a_session_of_nation_a_is_not_valid_on_nation_b(alpha, bravo):
     assert browser.get("/panel/people/").status_code == 200
     # Replay alpha's session cookie against bravo's host, as a stolen cookie would be.
     stolen = Client(HTTP_HOST=bravo.host)
-    stolen.cookies[settings.SESSION_COOKIE_NAME] = browser.cookies[settings.SESSION_COOKIE_NAME].value
+    stolen.cookies[settings.SESSION_COOKIE_NAME] = browser.cookies[
+        settings.SESSION_COOKIE_NAME
+    ].value
     response = stolen.get("/panel/people/")
     assert response.status_code == 302 and response["Location"].startswith("/panel/login/")
     # ...and on the platform host.
     platform = Client(HTTP_HOST="localhost")
-    platform.cookies[settings.SESSION_COOKIE_NAME] = browser.cookies[settings.SESSION_COOKIE_NAME].value
+    platform.cookies[settings.SESSION_COOKIE_NAME] = browser.cookies[
+        settings.SESSION_COOKIE_NAME
+    ].value
     assert platform.get("/nations/").status_code == 302
 
 
@@ -50,8 +54,10 @@ def test_a_user_without_membership_cannot_log_in_to_a_nation(alpha, bravo):
 
 def test_wrong_password_is_refused_and_login_is_rate_limited(alpha):
     browser = Client(HTTP_HOST=alpha.host)
-    statuses = [browser.post("/panel/login/", {"email": alpha.owner.email, "password": "wrong"}).status_code
-                for _ in range(21)]
+    statuses = [
+        browser.post("/panel/login/", {"email": alpha.owner.email, "password": "wrong"}).status_code
+        for _ in range(21)
+    ]
     assert statuses[:20] == [200] * 20
     assert statuses[20] == 429
     blocked = browser.post("/panel/login/", {"email": alpha.owner.email, "password": PASSWORD})

@@ -15,8 +15,13 @@ pytestmark = pytest.mark.django_db
 
 def signup_data(**overrides) -> dict:
     data = {
-        "name": "Les Amis du Parc", "slug": "amis-du-parc", "full_name": "Camille Roux",
-        "email": "camille@example.org", "password": PASSWORD, "country": "FR", "language": "fr",
+        "name": "Les Amis du Parc",
+        "slug": "amis-du-parc",
+        "full_name": "Camille Roux",
+        "email": "camille@example.org",
+        "password": PASSWORD,
+        "country": "FR",
+        "language": "fr",
     }
     data.update(overrides)
     return data
@@ -32,7 +37,11 @@ def test_signup_creates_a_live_nation_and_logs_the_owner_into_its_panel(platform
     nation = Nation.objects.get(slug="amis-du-parc")
     assert nation.status == Nation.Status.ACTIVE
     assert (nation.language, nation.country, nation.currency, nation.timezone) == (
-        "fr", "FR", "EUR", "Europe/Paris")
+        "fr",
+        "FR",
+        "EUR",
+        "Europe/Paris",
+    )
     assert schema_exists(nation.schema_name)
     owner = User.objects.get(email="camille@example.org")
     assert Membership.objects.get(nation=nation).user == owner
@@ -104,8 +113,9 @@ def test_weak_passwords_are_refused(platform_client, world):
 
 
 def test_duplicate_slug_and_email_are_refused(platform_client, alpha):
-    response = platform_client.post("/signup/", signup_data(slug="alpha", email=alpha.owner.email,
-                                                            language="en"))
+    response = platform_client.post(
+        "/signup/", signup_data(slug="alpha", email=alpha.owner.email, language="en")
+    )
     form = response.context["form"]
     assert form.errors["slug"] == ["This web address is already taken."]
     assert "already exists" in form.errors["email"][0]
@@ -123,12 +133,16 @@ def test_a_logged_in_user_creates_another_nation_with_the_same_login(alpha):
     from tests.conftest import client_for
 
     browser = client_for("localhost", alpha.owner)
-    response = browser.post("/signup/", {"name": "Second", "slug": "second-one", "country": "FR",
-                                         "language": "en"})
+    response = browser.post(
+        "/signup/", {"name": "Second", "slug": "second-one", "country": "FR", "language": "en"}
+    )
     assert response.status_code == 302
     nation = Nation.objects.get(slug="second-one")
     assert nation.memberships.get().user == alpha.owner
-    assert set(alpha.owner.memberships.values_list("nation__slug", flat=True)) == {"alpha", "second-one"}
+    assert set(alpha.owner.memberships.values_list("nation__slug", flat=True)) == {
+        "alpha",
+        "second-one",
+    }
 
 
 def test_failed_provisioning_leaves_nothing_behind(platform_client, world):
@@ -138,7 +152,8 @@ def test_failed_provisioning_leaves_nothing_behind(platform_client, world):
     response = platform_client.post("/signup/", signup_data(slug="blocked", language="en"))
     assert response.status_code == 200
     assert response.context["form"].errors["slug"] == [
-        "This web address was just taken. Please choose another."]
+        "This web address was just taken. Please choose another."
+    ]
     assert not Nation.objects.filter(slug="blocked").exists()
     assert not schema_exists("n_blocked")
     assert not User.objects.filter(email="camille@example.org").exists()
@@ -151,8 +166,13 @@ def test_provisioning_without_a_template_fails_cleanly(world):
     from tenants.provisioning import TemplateMissing
 
     with pytest.raises(TemplateMissing):
-        nation_create(name="X", slug="no-template", country="FR", language="en",
-                      owner=new_owner("nt@example.org"))
+        nation_create(
+            name="X",
+            slug="no-template",
+            country="FR",
+            language="en",
+            owner=new_owner("nt@example.org"),
+        )
     assert not Nation.objects.filter(slug="no-template").exists()
     assert not schema_exists("n_no_template")
     assert not User.objects.filter(email="nt@example.org").exists()

@@ -19,8 +19,9 @@ def test_two_signups_racing_for_one_slug_exactly_one_wins(django_db_blocker, wor
     def attempt(email: str) -> None:
         try:
             barrier.wait(timeout=10)
-            nation_create(name="Race", slug="race-slug", country="FR", language="en",
-                          owner=new_owner(email))
+            nation_create(
+                name="Race", slug="race-slug", country="FR", language="en", owner=new_owner(email)
+            )
             results[email] = "won"
         except SlugTaken:
             results[email] = "taken"
@@ -29,8 +30,9 @@ def test_two_signups_racing_for_one_slug_exactly_one_wins(django_db_blocker, wor
 
     with django_db_blocker.unblock():
         try:
-            threads = [threading.Thread(target=attempt, args=(f"racer{i}@example.org",))
-                       for i in range(2)]
+            threads = [
+                threading.Thread(target=attempt, args=(f"racer{i}@example.org",)) for i in range(2)
+            ]
             for t in threads:
                 t.start()
             for t in threads:

@@ -19,8 +19,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def operator(db):
-    return User.objects.create_superuser(email="op@platform.example", password="x" * 12,
-                                         full_name="Op")
+    return User.objects.create_superuser(
+        email="op@platform.example", password="x" * 12, full_name="Op"
+    )
 
 
 def test_operator_console_lists_every_nation_with_its_facts(operator, alpha, bravo):
@@ -68,13 +69,16 @@ def test_suspend_closes_site_and_panel_and_keeps_data_then_reactivate(operator, 
 
 def test_schedule_deletion_needs_the_slug_typed(operator, alpha):
     console = client_for("localhost", operator)
-    console.post(f"/operator/nations/{alpha.nation.pk}/schedule-deletion/", {"confirm_slug": "nope"})
+    console.post(
+        f"/operator/nations/{alpha.nation.pk}/schedule-deletion/", {"confirm_slug": "nope"}
+    )
     alpha.nation.refresh_from_db()
     assert alpha.nation.status == Nation.Status.ACTIVE
 
 
-def test_deletion_exports_first_then_purges_everything(alpha, tmp_path, settings,
-                                                        django_capture_on_commit_callbacks):
+def test_deletion_exports_first_then_purges_everything(
+    alpha, tmp_path, settings, django_capture_on_commit_callbacks
+):
     settings.NATIONS_EXPORT_ROOT = tmp_path
     settings.CELERY_TASK_ALWAYS_EAGER = True
     from config.celery import app

@@ -28,13 +28,17 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         if not User.objects.filter(email=OPERATOR_EMAIL).exists():
-            User.objects.create_superuser(email=OPERATOR_EMAIL, password=OPERATOR_PASSWORD,
-                                          full_name="Platform Operator")
+            User.objects.create_superuser(
+                email=OPERATOR_EMAIL, password=OPERATOR_PASSWORD, full_name="Platform Operator"
+            )
         nation = Nation.objects.filter(slug="demo").first()
         if nation is None:
             with transaction.atomic():
                 nation = nation_create(
-                    name="Demo Nation", slug="demo", country="FR", language="fr",
+                    name="Demo Nation",
+                    slug="demo",
+                    country="FR",
+                    language="fr",
                     owner=Owner(full_name="Demo Owner", email=DEMO_EMAIL, password=DEMO_PASSWORD),
                 )
             self.stdout.write(self.style.SUCCESS("demo nation created"))
@@ -42,4 +46,3 @@ class Command(BaseCommand):
             if not Person.objects.exists():
                 for first, last, email in PEOPLE:
                     person_create(first_name=first, last_name=last, email=email)
-
