@@ -234,14 +234,16 @@ def cmd_run(argv: list[str]) -> int:
 
 
 def cmd_test(argv: list[str]) -> int:
-    shutil.rmtree(DEV / "test" / "redis", ignore_errors=True)
-    with stack("test", durable=False) as env:
+    # NATIONS_STACK names the folder under .dev/, so two suites can run side by side.
+    name = os.environ.get("NATIONS_STACK", "test")
+    shutil.rmtree(DEV / name / "redis", ignore_errors=True)
+    with stack(name, durable=False) as env:
         env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
         return subprocess.run([PYTHON, "-m", "pytest", *argv], env=env, cwd=ROOT).returncode
 
 
 def cmd_bench(argv: list[str]) -> int:
-    with stack("bench", durable=False) as env:
+    with stack(os.environ.get("NATIONS_STACK", "bench"), durable=False) as env:
         env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
         env["NATIONS_DB_NAME_OVERRIDE"] = "nations_bench"
         return subprocess.run([PYTHON, "-m", "tests.perf", *argv], env=env, cwd=ROOT).returncode

@@ -12,6 +12,7 @@ from django.http import HttpResponseBadRequest
 from django.shortcuts import render
 from django.urls import set_urlconf
 from django.utils import translation
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 
 from .hosts import is_platform_host
@@ -93,7 +94,7 @@ class NationLocaleMiddleware:
         request.LANGUAGE_CODE = translation.get_language()
         response = self.get_response(request)
         response.headers.setdefault("Content-Language", language)
-        response.headers.setdefault("Vary", "Accept-Language, Cookie")
+        patch_vary_headers(response, ("Accept-Language", "Cookie"))
         return response
 
 

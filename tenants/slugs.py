@@ -10,7 +10,52 @@ from django.utils.translation import gettext_lazy as _
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
 SLUG_MIN, SLUG_MAX = 3, 40
 RESERVED_SLUGS = frozenset(
-    ["www", "admin", "administrator", "api", "app", "apps", "assets", "auth", "billing", "blog", "cdn", "dashboard", "demo-admin", "dev", "docs", "email", "ftp", "help", "imap", "info", "mail", "media", "news", "nations", "operator", "operators", "panel", "platform", "pop", "pop3", "root", "security", "signup", "smtp", "sso", "static", "staging", "status", "stripe", "support", "system", "test", "webhooks", "webmail"]
+    [
+        "www",
+        "admin",
+        "administrator",
+        "api",
+        "app",
+        "apps",
+        "assets",
+        "auth",
+        "billing",
+        "blog",
+        "cdn",
+        "dashboard",
+        "demo-admin",
+        "dev",
+        "docs",
+        "email",
+        "ftp",
+        "help",
+        "imap",
+        "info",
+        "mail",
+        "media",
+        "news",
+        "nations",
+        "operator",
+        "operators",
+        "panel",
+        "platform",
+        "pop",
+        "pop3",
+        "root",
+        "security",
+        "signup",
+        "smtp",
+        "sso",
+        "static",
+        "staging",
+        "status",
+        "stripe",
+        "support",
+        "system",
+        "test",
+        "webhooks",
+        "webmail",
+    ]
 )
 
 

@@ -20,6 +20,7 @@ from django.db import connection
 from django.test import Client
 from django_tenants.utils import schema_context
 
+from nations.people.actions import person_upsert
 from nations.people.models import Person
 from tenants.actions import Owner, nation_create
 from tenants.models import Membership, Nation, User
@@ -67,14 +68,13 @@ def _make_nation(slug: str, markers: int) -> NationWorld:
     with schema_context(nation.schema_name):
         for i in range(markers):
             tag = f"MARKER{slug.upper()}{i}"
-            world.markers.append(
-                Person.objects.create(
-                    first_name=f"{tag}first",
-                    last_name=f"{tag}last",
-                    email=f"{tag.lower()}@private.example",
-                    phone=f"+3361234567{i}",
-                )
+            person, _ = person_upsert(
+                data={"first_name": f"{tag}first", "last_name": f"{tag}last", "city": "Lyon"},
+                email=f"{tag.lower()}@private.example",
+                phone=f"+3361234567{i}",
+                source="test",
             )
+            world.markers.append(person)
     return world
 
 

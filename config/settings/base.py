@@ -36,13 +36,14 @@ SHARED_APPS = [
     "django.contrib.humanize",
     "django.contrib.postgres",
     "django_htmx",
-    "config",
 ]
 # Each nation's schema. Sessions live in every schema, so a session made on nation A's host
 # does not exist on nation B's: a stolen or replayed cookie authenticates nowhere else.
 TENANT_APPS = [
     "django.contrib.sessions",
     "nations.people",
+    "nations.jobs",
+    "nations.imports",
     "nations.panel",
     "nations.site",
 ]

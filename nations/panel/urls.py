@@ -1,5 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path, reverse_lazy
+from django.urls import include, path, reverse_lazy
 
 from tenants.forms import NationPasswordResetForm
 
@@ -39,8 +39,8 @@ urlpatterns = [
         ),
         name="password_reset_confirm",
     ),
-    path("people/", views.people_list, name="people"),
-    path("people/<int:person_id>/", views.person_detail, name="person"),
+    path("people/", include("nations.people.urls")),
+    path("jobs/", include("nations.jobs.urls")),
     path("website/", views.area, {"area": "website"}, name="website"),
     path("donations/", views.area, {"area": "donations"}, name="donations"),
     path("communication/", views.area, {"area": "communication"}, name="communication"),

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
-from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -33,11 +32,13 @@ from tenants.roles import DEFAULT_STAFF_PERMISSIONS, PERMISSIONS
 
 from .access import staff_required
 
-LOGIN_RATE = "20/m"
+
+def _login_rate(group, request):
+    return settings.LOGIN_RATE
 
 
-@ratelimit(key="ip", rate=LOGIN_RATE, method="POST", block=True)
-@ratelimit(key="post:email", rate=LOGIN_RATE, method="POST", block=True)
+@ratelimit(key="ip", rate=_login_rate, method="POST", block=True)
+@ratelimit(key="post:email", rate=_login_rate, method="POST", block=True)
 def panel_login(request):
     form = LoginForm(request.POST or None)
     next_url = request.POST.get("next") or request.GET.get("next") or reverse("panel:dashboard")
@@ -89,29 +90,6 @@ def dashboard(request):
         "panel/dashboard.html",
         {"people_count": people, "recent": recent, "section": "dashboard"},
     )
-
-
-@staff_required("people.view")
-def people_list(request):
-    people = Person.objects.all()
-    query = request.GET.get("q", "").strip()
-    if query:
-        people = people.filter(
-            Q(first_name__icontains=query)
-            | Q(last_name__icontains=query)
-            | Q(email__icontains=query)
-            | Q(phone__icontains=query)
-        )
-    page = Paginator(people, 50).get_page(request.GET.get("page"))
-    return render(
-        request, "panel/people_list.html", {"page": page, "query": query, "section": "people"}
-    )
-
-
-@staff_required("people.view")
-def person_detail(request, person_id: int):
-    person = get_object_or_404(Person, pk=person_id)
-    return render(request, "panel/person_detail.html", {"person": person, "section": "people"})
 
 
 AREAS = {

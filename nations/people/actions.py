@@ -36,12 +36,28 @@ from .normalise import clean_email, clean_phone, search_text
 
 # Fields a form, an import or the API may set directly on a person.
 PERSON_FIELDS = (
-    "first_name", "middle_name", "last_name", "address1", "address2", "city", "postal_code",
-    "region", "country", "birthdate", "language", "employer", "occupation", "support_level",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "address1",
+    "address2",
+    "city",
+    "postal_code",
+    "region",
+    "country",
+    "birthdate",
+    "language",
+    "employer",
+    "occupation",
+    "support_level",
     "external_id",
 )
-CONSENT_FIELD = {Channel.EMAIL: "email_consent", Channel.SMS: "sms_consent",
-                 Channel.PHONE: "phone_consent", Channel.POST: "post_consent"}
+CONSENT_FIELD = {
+    Channel.EMAIL: "email_consent",
+    Channel.SMS: "sms_consent",
+    Channel.PHONE: "phone_consent",
+    Channel.POST: "post_consent",
+}
 
 
 class PersonErased(Exception):
@@ -63,19 +79,38 @@ def identity_hash(value: str) -> str:
     return hashlib.sha256(value.strip().lower().encode()).hexdigest()
 
 
-def activity_record(*, person: Person, kind: str, summary: str = "", data: dict | None = None,
-                    actor: Actor = SYSTEM, at=None) -> Activity:
+def activity_record(
+    *,
+    person: Person,
+    kind: str,
+    summary: str = "",
+    data: dict | None = None,
+    actor: Actor = SYSTEM,
+    at=None,
+) -> Activity:
     at = at or timezone.now()
     Person.objects.filter(pk=person.pk).update(last_activity_at=at)
-    return Activity.objects.create(person=person, kind=kind, summary=summary[:300], data=data or {},
-                                   actor_id=actor.user_id, actor_name=actor.name, at=at)
+    return Activity.objects.create(
+        person=person,
+        kind=kind,
+        summary=summary[:300],
+        data=data or {},
+        actor_id=actor.user_id,
+        actor_name=actor.name,
+        at=at,
+    )
 
 
 def refresh_search_text(person: Person) -> None:
     emails = list(person.emails.values_list("address", flat=True))
     phones = list(person.phones.values_list("number", flat=True))
-    person.search_text = search_text(first_name=person.first_name, middle_name=person.middle_name,
-                                     last_name=person.last_name, emails=emails, phones=phones)
+    person.search_text = search_text(
+        first_name=person.first_name,
+        middle_name=person.middle_name,
+        last_name=person.last_name,
+        emails=emails,
+        phones=phones,
+    )
     Person.objects.filter(pk=person.pk).update(search_text=person.search_text)
 
 
@@ -86,13 +121,17 @@ def find_match(*, email: str = "", phone: str = "", external_id: str = "") -> Pe
         if found:
             return found
     if email:
-        found = (Person.objects.filter(email=email).order_by("id").first()
-                 or Person.objects.filter(emails__address=email).order_by("id").first())
+        found = (
+            Person.objects.filter(email=email).order_by("id").first()
+            or Person.objects.filter(emails__address=email).order_by("id").first()
+        )
         if found:
             return found
     if phone:
-        return (Person.objects.filter(phone=phone).order_by("id").first()
-                or Person.objects.filter(phones__number=phone).order_by("id").first())
+        return (
+            Person.objects.filter(phone=phone).order_by("id").first()
+            or Person.objects.filter(phones__number=phone).order_by("id").first()
+        )
     return None
 
 
@@ -100,16 +139,28 @@ def is_tombstoned(*, email: str = "", phone: str = "") -> bool:
     hashes = [identity_hash(v) for v in (email, phone) if v]
     if not hashes:
         return False
-    return Tombstone.objects.filter(email_hash__in=hashes).exists() or \
-        Tombstone.objects.filter(phone_hash__in=hashes).exists()
+    return (
+        Tombstone.objects.filter(email_hash__in=hashes).exists()
+        or Tombstone.objects.filter(phone_hash__in=hashes).exists()
+    )
 
 
 @transaction.atomic
 def person_upsert(
-    *, data: dict[str, Any], source: str, actor: Actor = SYSTEM, email: str = "", phone: str = "",
-    overwrite: bool = False, tags: Iterable[str] = (), consents: dict[str, tuple[str, str]] | None = None,
-    recruiter: Person | None = None, self_signup: bool = False, activity_kind: str = Activity.Kind.CREATED,
-    activity_summary: str = "", default_region: str = "FR",
+    *,
+    data: dict[str, Any],
+    source: str,
+    actor: Actor = SYSTEM,
+    email: str = "",
+    phone: str = "",
+    overwrite: bool = False,
+    tags: Iterable[str] = (),
+    consents: dict[str, tuple[str, str]] | None = None,
+    recruiter: Person | None = None,
+    self_signup: bool = False,
+    activity_kind: str = Activity.Kind.CREATED,
+    activity_summary: str = "",
+    default_region: str = "FR",
 ) -> tuple[Person, bool]:
     """Create or update the person this record is about; returns (person, created).
 
@@ -127,8 +178,9 @@ def person_upsert(
     created = person is None
     now = timezone.now()
     if created:
-        person = Person.objects.create(**fields, email=email, phone=number, created_at=now,
-                                       updated_at=now, recruiter=recruiter)
+        person = Person.objects.create(
+            **fields, email=email, phone=number, created_at=now, updated_at=now, recruiter=recruiter
+        )
         changes = {}
     else:
         changes = {}
@@ -152,18 +204,42 @@ def person_upsert(
         _phone_attach(person, number, kind)
     refresh_search_text(person)
     if created:
-        activity_record(person=person, kind=activity_kind, summary=activity_summary or source,
-                        data={"source": source}, actor=actor, at=now)
+        activity_record(
+            person=person,
+            kind=activity_kind,
+            summary=activity_summary or source,
+            data={"source": source},
+            actor=actor,
+            at=now,
+        )
         if recruiter:
             Person.objects.filter(pk=recruiter.pk).update(points=F("points") + 1)
-            activity_record(person=recruiter, kind=Activity.Kind.RECRUITED,
-                            summary=str(person), data={"recruit": person.pk}, actor=actor)
+            activity_record(
+                person=recruiter,
+                kind=Activity.Kind.RECRUITED,
+                summary=str(person),
+                data={"recruit": person.pk},
+                actor=actor,
+            )
     elif changes:
-        activity_record(person=person, kind=Activity.Kind.UPDATED, summary=source,
-                        data={"source": source, "changes": changes}, actor=actor, at=now)
+        activity_record(
+            person=person,
+            kind=Activity.Kind.UPDATED,
+            summary=source,
+            data={"source": source, "changes": changes},
+            actor=actor,
+            at=now,
+        )
     for channel, (status, wording) in (consents or {}).items():
-        consent_set(person=person, channel=channel, status=status, source=source, wording=wording,
-                    actor=actor, by_person=self_signup)
+        consent_set(
+            person=person,
+            channel=channel,
+            status=status,
+            source=source,
+            wording=wording,
+            actor=actor,
+            by_person=self_signup,
+        )
     if tags:
         person_tag(person=person, names=tags, actor=actor)
     return person, created
@@ -175,14 +251,18 @@ def _json(value: Any) -> Any:
 
 def _email_attach(person: Person, address: str) -> None:
     has_primary = person.emails.filter(is_primary=True).exists()
-    PersonEmail.objects.get_or_create(person=person, address=address,
-                                      defaults={"is_primary": not has_primary})
+    PersonEmail.objects.get_or_create(
+        person=person, address=address, defaults={"is_primary": not has_primary}
+    )
 
 
 def _phone_attach(person: Person, number: str, kind: str) -> None:
     has_primary = person.phones.filter(is_primary=True).exists()
-    PersonPhone.objects.get_or_create(person=person, number=number,
-                                      defaults={"is_primary": not has_primary, "kind": kind or "unknown"})
+    PersonPhone.objects.get_or_create(
+        person=person,
+        number=number,
+        defaults={"is_primary": not has_primary, "kind": kind or "unknown"},
+    )
 
 
 @transaction.atomic
@@ -200,14 +280,20 @@ def person_update(*, person: Person, changes: dict[str, Any], actor: Actor = SYS
         person.updated_at = timezone.now()
         person.save()
         refresh_search_text(person)
-        activity_record(person=person, kind=Activity.Kind.UPDATED, summary="panel",
-                        data={"changes": diff}, actor=actor)
+        activity_record(
+            person=person,
+            kind=Activity.Kind.UPDATED,
+            summary="panel",
+            data={"changes": diff},
+            actor=actor,
+        )
     return diff
 
 
 @transaction.atomic
-def person_email_add(*, person: Person, address: str, make_primary: bool = False,
-                     actor: Actor = SYSTEM) -> PersonEmail:
+def person_email_add(
+    *, person: Person, address: str, make_primary: bool = False, actor: Actor = SYSTEM
+) -> PersonEmail:
     address = clean_email(address)
     item, _ = PersonEmail.objects.get_or_create(person=person, address=address)
     if make_primary or not person.email:
@@ -220,8 +306,14 @@ def person_email_add(*, person: Person, address: str, make_primary: bool = False
 
 
 @transaction.atomic
-def person_phone_add(*, person: Person, number: str, make_primary: bool = False,
-                     actor: Actor = SYSTEM, default_region: str = "FR") -> PersonPhone:
+def person_phone_add(
+    *,
+    person: Person,
+    number: str,
+    make_primary: bool = False,
+    actor: Actor = SYSTEM,
+    default_region: str = "FR",
+) -> PersonPhone:
     e164, kind = clean_phone(number, default_region=default_region)
     item, _ = PersonPhone.objects.get_or_create(person=person, number=e164, defaults={"kind": kind})
     if make_primary or not person.phone:
@@ -264,12 +356,15 @@ def person_untag(*, person: Person, names: Iterable[str], actor: Actor = SYSTEM)
         deleted, _ = Tagging.objects.filter(person=person, tag=tag).delete()
         if deleted:
             removed += 1
-            activity_record(person=person, kind=Activity.Kind.UNTAGGED, summary=tag.name, actor=actor)
+            activity_record(
+                person=person, kind=Activity.Kind.UNTAGGED, summary=tag.name, actor=actor
+            )
     return removed
 
 
-def people_tag_bulk(*, people: QuerySet[Person], tag_name: str, actor: Actor = SYSTEM,
-                    remove: bool = False) -> int:
+def people_tag_bulk(
+    *, people: QuerySet[Person], tag_name: str, actor: Actor = SYSTEM, remove: bool = False
+) -> int:
     """Tag (or untag) every person of a queryset with set-based SQL: one statement for the
     taggings, one for the timeline, however many people. Returns how many changed."""
     from django.db import connection
@@ -302,7 +397,9 @@ def people_tag_bulk(*, people: QuerySet[Person], tag_name: str, actor: Actor = S
 def list_add(*, people_list: PeopleList, person: Person, actor: Actor = SYSTEM) -> bool:
     _, created = ListMembership.objects.get_or_create(people_list=people_list, person=person)
     if created:
-        activity_record(person=person, kind=Activity.Kind.LISTED, summary=people_list.name, actor=actor)
+        activity_record(
+            person=person, kind=Activity.Kind.LISTED, summary=people_list.name, actor=actor
+        )
     return created
 
 
@@ -310,13 +407,23 @@ def list_add(*, people_list: PeopleList, person: Person, actor: Actor = SYSTEM) 
 def list_remove(*, people_list: PeopleList, person: Person, actor: Actor = SYSTEM) -> bool:
     deleted, _ = ListMembership.objects.filter(people_list=people_list, person=person).delete()
     if deleted:
-        activity_record(person=person, kind=Activity.Kind.UNLISTED, summary=people_list.name, actor=actor)
+        activity_record(
+            person=person, kind=Activity.Kind.UNLISTED, summary=people_list.name, actor=actor
+        )
     return bool(deleted)
 
 
 @transaction.atomic
-def consent_set(*, person: Person, channel: str, status: str, source: str, wording: str = "",
-                actor: Actor = SYSTEM, by_person: bool = False) -> bool:
+def consent_set(
+    *,
+    person: Person,
+    channel: str,
+    status: str,
+    source: str,
+    wording: str = "",
+    actor: Actor = SYSTEM,
+    by_person: bool = False,
+) -> bool:
     """Record a consent change with its source and the exact wording shown.
 
     A withdrawal (unsubscribe) stands until the person themself grants consent again
@@ -333,12 +440,16 @@ def consent_set(*, person: Person, channel: str, status: str, source: str, wordi
         return False
     Person.objects.filter(pk=person.pk).update(**{field: status})
     setattr(person, field, status)
-    ConsentChange.objects.create(person=person, channel=channel, status=status, source=source,
-                                 wording=wording)
-    activity_record(person=person, kind=Activity.Kind.CONSENT,
-                    summary=f"{channel}: {status}", data={"channel": channel, "status": status,
-                                                          "source": source, "wording": wording},
-                    actor=actor)
+    ConsentChange.objects.create(
+        person=person, channel=channel, status=status, source=source, wording=wording
+    )
+    activity_record(
+        person=person,
+        kind=Activity.Kind.CONSENT,
+        summary=f"{channel}: {status}",
+        data={"channel": channel, "status": status, "source": source, "wording": wording},
+        actor=actor,
+    )
     return True
 
 
@@ -347,21 +458,38 @@ def note_add(*, person: Person, body: str, actor: Actor = SYSTEM) -> Note:
     if not body:
         raise ValidationError("empty note")
     with transaction.atomic():
-        note = Note.objects.create(person=person, body=body, author_id=actor.user_id,
-                                   author_name=actor.name)
-        activity_record(person=person, kind=Activity.Kind.NOTE, summary=body[:120],
-                        data={"note": note.pk}, actor=actor)
+        note = Note.objects.create(
+            person=person, body=body, author_id=actor.user_id, author_name=actor.name
+        )
+        activity_record(
+            person=person,
+            kind=Activity.Kind.NOTE,
+            summary=body[:120],
+            data={"note": note.pk},
+            actor=actor,
+        )
     return note
 
 
-def contact_log_add(*, person: Person, method: str, outcome: str, notes: str = "",
-                    actor: Actor = SYSTEM) -> ContactLog:
+def contact_log_add(
+    *, person: Person, method: str, outcome: str, notes: str = "", actor: Actor = SYSTEM
+) -> ContactLog:
     with transaction.atomic():
-        entry = ContactLog.objects.create(person=person, method=method, outcome=outcome, notes=notes,
-                                          author_id=actor.user_id, author_name=actor.name)
-        activity_record(person=person, kind=Activity.Kind.CONTACT,
-                        summary=f"{entry.get_method_display()}: {entry.get_outcome_display()}",
-                        data={"contact": entry.pk}, actor=actor)
+        entry = ContactLog.objects.create(
+            person=person,
+            method=method,
+            outcome=outcome,
+            notes=notes,
+            author_id=actor.user_id,
+            author_name=actor.name,
+        )
+        activity_record(
+            person=person,
+            kind=Activity.Kind.CONTACT,
+            summary=f"{entry.get_method_display()}: {entry.get_outcome_display()}",
+            data={"contact": entry.pk},
+            actor=actor,
+        )
     return entry
 
 
@@ -371,7 +499,9 @@ def recruiter_code_for(person: Person) -> str:
         return person.recruiter_code
     for _ in range(5):
         code = secrets.token_urlsafe(6)
-        if Person.objects.filter(pk=person.pk, recruiter_code__isnull=True).update(recruiter_code=code):
+        if Person.objects.filter(pk=person.pk, recruiter_code__isnull=True).update(
+            recruiter_code=code
+        ):
             person.recruiter_code = code
             return code
         person.refresh_from_db(fields=["recruiter_code"])
@@ -380,9 +510,21 @@ def recruiter_code_for(person: Person) -> str:
     raise RuntimeError("could not allocate a recruiter code")
 
 
-def person_create(*, first_name: str = "", last_name: str = "", email: str = "", phone: str = "",
-                  actor: Actor = SYSTEM, source: str = "panel") -> Person:
+def person_create(
+    *,
+    first_name: str = "",
+    last_name: str = "",
+    email: str = "",
+    phone: str = "",
+    actor: Actor = SYSTEM,
+    source: str = "panel",
+) -> Person:
     """Add a person by hand (or in tests): person_upsert without matching surprises."""
-    person, _ = person_upsert(data={"first_name": first_name, "last_name": last_name},
-                              email=email, phone=phone, source=source, actor=actor)
+    person, _ = person_upsert(
+        data={"first_name": first_name, "last_name": last_name},
+        email=email,
+        phone=phone,
+        source=source,
+        actor=actor,
+    )
     return person

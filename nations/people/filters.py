@@ -93,7 +93,9 @@ def compile_definition(definition: dict | None, *, _depth: int = 0) -> Q:
     return combined
 
 
-def segment_people(definition: dict | None, base: QuerySet[Person] | None = None) -> QuerySet[Person]:
+def segment_people(
+    definition: dict | None, base: QuerySet[Person] | None = None
+) -> QuerySet[Person]:
     people = base if base is not None else Person.objects.all()
     return people.filter(compile_definition(definition)).filter(is_erased=False)
 
@@ -107,7 +109,7 @@ def compile_condition(condition: dict[str, Any]) -> Q:
     op = condition.get("op", "")
     value = condition.get("value")
     if isinstance(name, str) and name.startswith("custom:"):
-        return _custom(name[len("custom:"):], op, value)
+        return _custom(name[len("custom:") :], op, value)
     if name not in FIELDS:
         raise FilterError(_("Unknown field: %(field)s") % {"field": name})
     kind, ops = FIELDS[name]
@@ -117,12 +119,17 @@ def compile_condition(condition: dict[str, Any]) -> Q:
         return _tags(op, value)
     if kind == "lists":
         ids = _int_list(value)
-        exists = Exists(ListMembership.objects.filter(person=OuterRef("pk"), people_list_id__in=ids))
+        exists = Exists(
+            ListMembership.objects.filter(person=OuterRef("pk"), people_list_id__in=ids)
+        )
         return Q(exists) if op == "any" else ~Q(exists)
     if kind == "bool":
         truth = bool(value) if not isinstance(value, str) else value.lower() in ("1", "true", "yes")
-        q = {"donated": Q(donations_count__gt=0), "has_email": ~Q(email=""),
-             "has_phone": ~Q(phone="")}[name]
+        q = {
+            "donated": Q(donations_count__gt=0),
+            "has_email": ~Q(email=""),
+            "has_phone": ~Q(phone=""),
+        }[name]
         return q if truth else ~q
     if kind == "consent":
         if value not in Consent.values:
@@ -166,7 +173,9 @@ def _text(name: str, op: str, value: Any) -> Q:
         raise FilterError(_("Enter a value."))
     if name in ("country",):
         text = text.upper()
-    lookup = {"eq": "iexact", "neq": "iexact", "contains": "icontains", "startswith": "startswith"}[op]
+    lookup = {"eq": "iexact", "neq": "iexact", "contains": "icontains", "startswith": "startswith"}[
+        op
+    ]
     if name == "postal_code" and op == "startswith":
         text = text.replace(" ", "").upper()
     q = Q(**{f"{name}__{lookup}": text})
@@ -186,8 +195,12 @@ def _number(name: str, op: str, value: Any, *, money: bool) -> Q:
         number = round(number * 100)  # amounts are typed in units, stored in minor units
     else:
         number = int(number) if float(number).is_integer() else number
-    q = {"eq": Q(**{name: number}), "neq": ~Q(**{name: number}),
-         "gte": Q(**{f"{name}__gte": number}), "lte": Q(**{f"{name}__lte": number})}[op]
+    q = {
+        "eq": Q(**{name: number}),
+        "neq": ~Q(**{name: number}),
+        "gte": Q(**{f"{name}__gte": number}),
+        "lte": Q(**{f"{name}__lte": number}),
+    }[op]
     return q
 
 
@@ -239,7 +252,11 @@ def _custom(slug: str, op: str, value: Any) -> Q:
             raise FilterError(_("Enter a number.")) from exc
         if op in ("gte", "lte"):
             return Q(**{f"{key}__{op}": number})
-        return Q(custom__contains={slug: number}) if op == "eq" else ~Q(custom__contains={slug: number})
+        return (
+            Q(custom__contains={slug: number})
+            if op == "eq"
+            else ~Q(custom__contains={slug: number})
+        )
     if field.kind == CustomField.Kind.DATE and op in ("before", "after"):
         when = _parse_date(value).isoformat()
         return Q(**{f"{key}__lt": when}) if op == "before" else Q(**{f"{key}__gt": when})

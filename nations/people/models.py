@@ -47,14 +47,24 @@ class Person(models.Model):
     support_level = models.PositiveSmallIntegerField(_("support level"), null=True, blank=True)
     custom = models.JSONField(_("custom fields"), default=dict, blank=True)
     external_id = models.CharField(_("external id"), max_length=100, null=True, blank=True)
-    recruiter = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
-                                  related_name="recruits", verbose_name=_("recruited by"))
+    recruiter = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="recruits",
+        verbose_name=_("recruited by"),
+    )
     recruiter_code = models.CharField(max_length=16, null=True, blank=True, unique=True)
     points = models.IntegerField(_("points"), default=0)
 
-    email_consent = models.CharField(max_length=10, choices=Consent.choices, default=Consent.UNKNOWN)
+    email_consent = models.CharField(
+        max_length=10, choices=Consent.choices, default=Consent.UNKNOWN
+    )
     sms_consent = models.CharField(max_length=10, choices=Consent.choices, default=Consent.UNKNOWN)
-    phone_consent = models.CharField(max_length=10, choices=Consent.choices, default=Consent.UNKNOWN)
+    phone_consent = models.CharField(
+        max_length=10, choices=Consent.choices, default=Consent.UNKNOWN
+    )
     post_consent = models.CharField(max_length=10, choices=Consent.choices, default=Consent.UNKNOWN)
 
     # Kept up to date by the donations actions; the segment builder filters on them.
@@ -83,7 +93,9 @@ class Person(models.Model):
             models.Index(fields=["updated_at"], name="person_updated"),
             models.Index(fields=["last_activity_at"], name="person_last_activity"),
             models.Index(fields=["country", "city"], name="person_country_city"),
-            models.Index(OpClass("postal_code", name="varchar_pattern_ops"), name="person_postcode_prefix"),
+            models.Index(
+                OpClass("postal_code", name="varchar_pattern_ops"), name="person_postcode_prefix"
+            ),
             models.Index(fields=["support_level"], name="person_support"),
             models.Index(fields=["language"], name="person_language"),
             models.Index(fields=["email_consent"], name="person_email_consent"),
@@ -94,8 +106,11 @@ class Person(models.Model):
         ]
         constraints = [
             models.UniqueConstraint(fields=["external_id"], name="person_external_id_unique"),
-            models.CheckConstraint(condition=models.Q(support_level__gte=1, support_level__lte=5)
-                                   | models.Q(support_level__isnull=True), name="person_support_1_5"),
+            models.CheckConstraint(
+                condition=models.Q(support_level__gte=1, support_level__lte=5)
+                | models.Q(support_level__isnull=True),
+                name="person_support_1_5",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -121,7 +136,9 @@ class PersonEmail(models.Model):
     class Meta:
         ordering = ["-is_primary", "id"]
         indexes = [models.Index(fields=["address"], name="personemail_address")]  # lowercased
-        constraints = [models.UniqueConstraint(fields=["person", "address"], name="personemail_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["person", "address"], name="personemail_unique")
+        ]
 
     def __str__(self) -> str:
         return self.address
@@ -142,7 +159,9 @@ class PersonPhone(models.Model):
     class Meta:
         ordering = ["-is_primary", "id"]
         indexes = [models.Index(fields=["number"], name="personphone_number")]
-        constraints = [models.UniqueConstraint(fields=["person", "number"], name="personphone_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["person", "number"], name="personphone_unique")
+        ]
 
     def __str__(self) -> str:
         return self.number
@@ -184,12 +203,16 @@ class PeopleList(models.Model):
 
 
 class ListMembership(models.Model):
-    people_list = models.ForeignKey(PeopleList, on_delete=models.CASCADE, related_name="memberships")
+    people_list = models.ForeignKey(
+        PeopleList, on_delete=models.CASCADE, related_name="memberships"
+    )
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="list_memberships")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["people_list", "person"], name="listmembership_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["people_list", "person"], name="listmembership_unique")
+        ]
         indexes = [models.Index(fields=["person"], name="listmembership_person")]
 
 
@@ -310,8 +333,10 @@ class Activity(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["person", "-at", "-id"], name="activity_person_at"),
-                   models.Index(fields=["kind", "-at"], name="activity_kind_at")]
+        indexes = [
+            models.Index(fields=["person", "-at", "-id"], name="activity_person_at"),
+            models.Index(fields=["kind", "-at"], name="activity_kind_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.summary}"
@@ -323,7 +348,9 @@ class ConsentChange(models.Model):
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="consent_changes")
     channel = models.CharField(max_length=10, choices=Channel.choices)
     status = models.CharField(max_length=10, choices=Consent.choices)
-    source = models.CharField(max_length=100)  # "import:42", "page:petition-x", "panel", "unsubscribe"
+    source = models.CharField(
+        max_length=100
+    )  # "import:42", "page:petition-x", "panel", "unsubscribe"
     wording = models.TextField(blank=True)
     at = models.DateTimeField(default=timezone.now)
 

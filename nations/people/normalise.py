@@ -17,8 +17,14 @@ def fold(text: str) -> str:
     return " ".join(stripped.casefold().split())
 
 
-def search_text(*, first_name: str = "", middle_name: str = "", last_name: str = "",
-                emails: list[str] | tuple[str, ...] = (), phones: list[str] | tuple[str, ...] = ()) -> str:
+def search_text(
+    *,
+    first_name: str = "",
+    middle_name: str = "",
+    last_name: str = "",
+    emails: list[str] | tuple[str, ...] = (),
+    phones: list[str] | tuple[str, ...] = (),
+) -> str:
     parts = [first_name, middle_name, last_name, *emails]
     parts += [p.lstrip("+") for p in phones]
     # Local forms too, so "06 12 34 56 78" finds +33612345678.
@@ -43,7 +49,9 @@ def clean_phone(value: str, *, default_region: str = "FR") -> tuple[str, str]:
     if not phonenumbers.is_valid_number(number):
         raise ValidationError(f"not a valid phone number: {raw!r}")
     kind = phonenumbers.number_type(number)
-    label = {phonenumbers.PhoneNumberType.MOBILE: "mobile",
-             phonenumbers.PhoneNumberType.FIXED_LINE: "landline",
-             phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE: "mobile"}.get(kind, "unknown")
+    label = {
+        phonenumbers.PhoneNumberType.MOBILE: "mobile",
+        phonenumbers.PhoneNumberType.FIXED_LINE: "landline",
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE: "mobile",
+    }.get(kind, "unknown")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), label

@@ -23,8 +23,10 @@ def people_search(query: str, base: QuerySet[Person] | None = None) -> QuerySet[
     # `<%` is word similarity (pg_trgm): "helen dupond" finds "hélène dupont"; the trigram GIN
     # index serves both it and the substring match.
     return (
-        people.extra(where=["(search_text LIKE %s OR %s <%% search_text)"],
-                     params=[f"%{_escape_like(q)}%", q])
+        people.extra(
+            where=["(search_text LIKE %s OR %s <%% search_text)"],
+            params=[f"%{_escape_like(q)}%", q],
+        )
         .annotate(_rank=RawSQL("word_similarity(%s, search_text)", (q,)))
         .order_by("-_rank", "-id")
     )

@@ -14,7 +14,7 @@ from typing import Any
 
 from tenants.models import Domain, Membership
 
-# parameter name -> f(victim NationWorld) -> values to try
+# parameter name -> f(victim NationWorld) -> values to try; called inside the victim's schema
 KWARG_VALUES: dict[str, Callable[[Any], Iterable[Any]]] = {}
 
 
@@ -39,6 +39,13 @@ def _domain_ids(victim):
 @register("membership_id")
 def _membership_ids(victim):
     return list(Membership.objects.filter(nation=victim.nation).values_list("pk", flat=True))
+
+
+@register("job_id")
+def _job_ids(victim):
+    from nations.jobs.models import Job
+
+    return list(Job.objects.values_list("pk", flat=True))
 
 
 @register("action")

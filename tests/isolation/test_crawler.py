@@ -15,6 +15,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django_tenants.utils import schema_context
 
 from tenants.models import Domain, Membership, Nation
 
@@ -57,7 +58,8 @@ def urls_for(victim) -> list[str]:
                 missing.add(f"{param} (in {name})")
         if missing:
             continue
-        choices = [list(KWARG_VALUES[p](victim)) or ["0"] for p in params]
+        with schema_context(victim.nation.schema_name):
+            choices = [list(KWARG_VALUES[p](victim)) or ["0"] for p in params]
         for combo in itertools.product(*choices):
             urls.append(
                 reverse(name, urlconf=TENANT_URLCONF, kwargs=dict(zip(params, combo, strict=True)))

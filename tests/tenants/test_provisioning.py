@@ -77,8 +77,10 @@ def test_migrate_schemas_keeps_the_template_migrated(world):
     template = template_schema()
     with connection.cursor() as cursor:
         cursor.execute(f'DELETE FROM "{template}".django_migrations WHERE app = %s', ["people"])
-        cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename LIKE 'people%%'",
-                       [template])
+        cursor.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename LIKE 'people%%'",
+            [template],
+        )
         for (table,) in cursor.fetchall():
             cursor.execute(f'DROP TABLE IF EXISTS "{template}"."{table}" CASCADE')
     call_command("migrate_schemas", interactive=False, verbosity=0)

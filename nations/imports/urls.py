@@ -1,0 +1,3 @@
+"""Imports of people (CSV, XLSX); mounted at /panel/people/imports/."""
+
+urlpatterns: list = []

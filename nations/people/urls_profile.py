@@ -1,0 +1,3 @@
+"""URLs of the People area (profile); included by nations/people/urls.py."""
+
+urlpatterns: list = []

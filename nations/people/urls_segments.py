@@ -1,0 +1,3 @@
+"""URLs of the People area (segments); included by nations/people/urls.py."""
+
+urlpatterns: list = []
