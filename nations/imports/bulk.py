@@ -1,0 +1,446 @@
+"""Applying a chunk of cleaned rows with set-based SQL: the fast path of person_upsert.
+
+A chunk is copied (COPY) into a temporary table; then a fixed number of statements, whatever
+the chunk's size, match, create, update, attach emails and phones, record consent, tag and write
+the timeline. The result is the one person_upsert gives row by row (tests/imports/
+test_bulk_equivalence.py imports the same rows both ways and compares the two nations), with
+the import's own rules on top: the match rule picks the one identifier used to match, a row that
+repeats an earlier one is reported instead of applied, and "skip" leaves matches untouched.
+
+Runs inside the caller's transaction; returns what happened to each line."""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import connection
+from django.db.models import JSONField
+from django.utils.translation import gettext as _
+from psycopg2.extras import Json
+
+from nations.people.actions import Actor, tags_ensure
+from nations.people.models import Activity, Person
+
+from .rows import TEXT_FIELDS, CleanRow
+
+# Columns of the temporary table, in COPY order.
+ROW_COLUMNS = (
+    ("line", "bigint"),
+    ("key", "text"),
+    *((name, "text") for name in TEXT_FIELDS),
+    ("country", "text"),
+    ("birthdate", "date"),
+    ("language", "text"),
+    ("support_level", "smallint"),
+    ("email", "text"),
+    ("email2", "text"),
+    ("phone", "text"),
+    ("phone_kind", "text"),
+    ("phone2", "text"),
+    ("phone2_kind", "text"),
+    ("email_consent", "text"),
+    ("sms_consent", "text"),
+    ("search_text", "text"),
+)
+# Person fields an import may set, in the order person_upsert reports changes.
+UPDATABLE = (*TEXT_FIELDS, "country", "birthdate", "language", "support_level")
+NULLABLE = {"external_id", "birthdate", "support_level"}
+
+
+@dataclass
+class ChunkResult:
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+
+
+def _text(value) -> str:
+    if value is None or value == "":
+        return "\\N"
+    if isinstance(value, str):
+        return value.replace("\\", "\\\\").replace("\t", " ").replace("\n", " ").replace("\r", " ")
+    return str(value)
+
+
+def _copy(cursor, table: str, columns: tuple[str, ...], rows) -> None:
+    buffer = io.StringIO()
+    write = buffer.write
+    for row in rows:
+        write("\t".join(_text(v) for v in row))
+        write("\n")
+    buffer.seek(0)
+    cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer)
+
+
+def _row_values(row: CleanRow, key: str | None) -> tuple:
+    return (
+        row.line,
+        key,
+        *(getattr(row, name) for name in TEXT_FIELDS),
+        row.country,
+        row.birthdate,
+        row.language,
+        row.support_level,
+        row.email,
+        row.email2,
+        row.phone,
+        row.phone_kind,
+        row.phone2,
+        row.phone2_kind,
+        row.email_consent,
+        row.sms_consent,
+        row.search_text,
+    )
+
+
+def apply_chunk(
+    rows: list[CleanRow],
+    *,
+    match_rule: str,
+    on_match: str,
+    source: str,
+    summary: str,
+    actor: Actor,
+    now: datetime,
+    key_of,
+) -> ChunkResult:
+    """Apply `rows` (already unique by match key within the chunk). `key_of(row)` is the
+    row's match key or None."""
+    result = ChunkResult()
+    if not rows:
+        return result
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS import_rows; DROP TABLE IF EXISTS import_tags")
+        columns = ", ".join(f"{name} {kind}" for name, kind in ROW_COLUMNS)
+        cursor.execute(
+            f"CREATE TEMP TABLE import_rows ({columns}, person_id bigint,"
+            " created boolean NOT NULL DEFAULT false, changes jsonb)"
+        )
+        cursor.execute("CREATE TEMP TABLE import_tags (line bigint, tag_id bigint)")
+        _copy(
+            cursor,
+            "import_rows",
+            tuple(name for name, _kind in ROW_COLUMNS),
+            (_row_values(row, key_of(row)) for row in rows),
+        )
+        cursor.execute("CREATE UNIQUE INDEX ON import_rows (line); ANALYZE import_rows")
+
+        _reject_tombstoned(cursor, result)
+        _match(cursor, match_rule)
+        _reject_duplicates(cursor, result, source, match_rule)
+        if on_match == "skip":
+            cursor.execute("DELETE FROM import_rows WHERE person_id IS NOT NULL")
+            result.skipped = cursor.rowcount
+        _reject_taken_external_ids(cursor, result, overwrite=on_match == "overwrite")
+
+        cursor.execute(
+            "UPDATE import_rows SET person_id = nextval(pg_get_serial_sequence("
+            "'people_person', 'id')), created = true WHERE person_id IS NULL"
+        )
+        result.created = cursor.rowcount
+        _insert_people(cursor, now)
+        result.updated = _update_people(cursor, overwrite=on_match == "overwrite", now=now)
+        _attach_emails_and_phones(cursor, now)
+        _refresh_search_text(cursor)
+        _record_activities(cursor, source, summary, actor, now)
+        for column, channel in (("email_consent", "email"), ("sms_consent", "sms")):
+            _record_consent(cursor, column, channel, source, actor, now)
+        _tag(cursor, rows, actor, now)
+        # person_upsert's activity_record sets last_activity_at with every timeline entry.
+        cursor.execute(
+            "UPDATE people_person p SET last_activity_at = %s FROM import_rows r"
+            " WHERE p.id = r.person_id AND NOT r.created AND EXISTS (SELECT 1 FROM"
+            " people_activity a WHERE a.person_id = r.person_id AND a.at = %s)",
+            [now, now],
+        )
+        cursor.execute("DROP TABLE import_rows; DROP TABLE import_tags")
+    return result
+
+
+def _reject_tombstoned(cursor, result: ChunkResult) -> None:
+    cursor.execute("SELECT EXISTS (SELECT 1 FROM people_tombstone)")
+    if not cursor.fetchone()[0]:
+        return
+    # identity_hash(): sha256 of the trimmed, lowercased value (emails and E.164 numbers here
+    # are already both).
+    cursor.execute(
+        "WITH hashes AS (SELECT line, encode(sha256(convert_to(v, 'UTF8')), 'hex') AS h"
+        " FROM import_rows, unnest(ARRAY[email, email2, phone, phone2]) AS v WHERE v <> '')"
+        " DELETE FROM import_rows r WHERE line IN (SELECT line FROM hashes h WHERE EXISTS"
+        " (SELECT 1 FROM people_tombstone t WHERE t.email_hash = h.h OR t.phone_hash = h.h))"
+        " RETURNING line"
+    )
+    reason = _(
+        "this person was erased at their request (GDPR); they can only come back by signing"
+        " up themselves"
+    )
+    result.rejected += [(line, reason) for (line,) in cursor.fetchall()]
+
+
+def _match(cursor, rule: str) -> None:
+    """find_match() for one identifier: the primary copy on the person first (lowest id),
+    then any of their other addresses or numbers."""
+    if rule == "external_id":
+        cursor.execute(
+            "UPDATE import_rows r SET person_id = p.id FROM people_person p"
+            " WHERE p.external_id = r.external_id"
+        )
+        return
+    column, table, other = (
+        ("email", "people_personemail", "address")
+        if rule == "email"
+        else ("phone", "people_personphone", "number")
+    )
+    cursor.execute(
+        f"UPDATE import_rows r SET person_id = m.id FROM (SELECT DISTINCT ON (r.line) r.line, p.id"
+        f" FROM import_rows r JOIN people_person p ON p.{column} = r.{column}"
+        f" ORDER BY r.line, p.id) m WHERE m.line = r.line"
+    )
+    cursor.execute(
+        f"UPDATE import_rows r SET person_id = m.person_id FROM (SELECT DISTINCT ON (r.line)"
+        f" r.line, x.person_id FROM import_rows r JOIN {table} x ON x.{other} = r.{column}"
+        f" WHERE r.person_id IS NULL ORDER BY r.line, x.person_id) m WHERE m.line = r.line"
+    )
+
+
+def _reject_duplicates(cursor, result: ChunkResult, source: str, rule: str) -> None:
+    # Two rows of this chunk that found the same person by different addresses.
+    cursor.execute(
+        "DELETE FROM import_rows r USING (SELECT person_id, min(line) AS first FROM import_rows"
+        " WHERE person_id IS NOT NULL GROUP BY person_id HAVING count(*) > 1) d"
+        " WHERE r.person_id = d.person_id AND r.line > d.first RETURNING r.line, d.first"
+    )
+    for line, first in cursor.fetchall():
+        result.rejected.append(
+            (line, _("duplicate: line %(line)s is about the same person") % {"line": first})
+        )
+    # A row that repeats one of an earlier chunk: that row's person carries this import's mark.
+    cursor.execute(
+        "DELETE FROM import_rows r WHERE r.person_id IS NOT NULL AND EXISTS (SELECT 1 FROM"
+        " people_activity a WHERE a.person_id = r.person_id AND a.kind IN ('imported', 'updated')"
+        " AND a.data->>'source' = %s) RETURNING r.line",
+        [source],
+    )
+    reason = _("duplicate: an earlier line of the file has the same %(identifier)s") % {
+        "identifier": _identifier(rule)
+    }
+    result.rejected += [(line, reason) for (line,) in cursor.fetchall()]
+
+
+def _identifier(rule: str) -> str:
+    return {"email": _("email"), "phone": _("phone number"), "external_id": _("external id")}[rule]
+
+
+def _reject_taken_external_ids(cursor, result: ChunkResult, *, overwrite: bool) -> None:
+    cursor.execute(
+        "DELETE FROM import_rows r USING people_person p WHERE r.external_id IS NOT NULL"
+        " AND p.external_id = r.external_id AND p.id IS DISTINCT FROM r.person_id"
+        " AND (r.person_id IS NULL OR %s OR NOT EXISTS (SELECT 1 FROM people_person t"
+        " WHERE t.id = r.person_id AND t.external_id IS NOT NULL))"
+        " RETURNING r.line, r.external_id",
+        [overwrite],
+    )
+    for line, external_id in cursor.fetchall():
+        result.rejected.append(
+            (
+                line,
+                _("external id “%(id)s” already belongs to another person") % {"id": external_id},
+            )
+        )
+
+
+def _insert_people(cursor, now: datetime) -> None:
+    given = {
+        **{name: f"coalesce(r.{name}, '')" for name in TEXT_FIELDS if name not in NULLABLE},
+        "external_id": "r.external_id",
+        "country": "coalesce(r.country, '')",
+        "birthdate": "r.birthdate",
+        "language": "coalesce(r.language, '')",
+        "support_level": "r.support_level",
+        "email": "coalesce(r.email, '')",
+        "phone": "coalesce(r.phone, '')",
+        "search_text": "coalesce(r.search_text, '')",
+        "created_at": "%(now)s",
+        "updated_at": "%(now)s",
+        "last_activity_at": "%(now)s",
+    }
+    columns, values, params = ["id"], ["r.person_id"], {"now": now}
+    for model_field in Person._meta.concrete_fields:
+        name = model_field.column
+        if name == "id":
+            continue
+        columns.append(name)
+        if model_field.name in given:
+            values.append(given[model_field.name])
+        else:
+            default = model_field.get_default()
+            if isinstance(model_field, JSONField):
+                params[name] = Json(default)
+            else:
+                params[name] = model_field.get_db_prep_save(default, connection)
+            values.append(f"%({name})s")
+    cursor.execute(
+        f"INSERT INTO people_person ({', '.join(columns)}) SELECT {', '.join(values)}"
+        " FROM import_rows r WHERE r.created ORDER BY r.line",
+        params,
+    )
+
+
+def _update_people(cursor, *, overwrite: bool, now: datetime) -> int:
+    """Fill empty fields (or overwrite changed ones), recording [old, new] like person_upsert."""
+    pairs = []
+    for name in UPDATABLE:
+        incoming = f"r.{name} IS NOT NULL" + ("" if name in ("birthdate", "support_level") else "")
+        empty = f"p.{name} IS NULL" + (
+            "" if name in ("birthdate", "support_level") else f" OR p.{name} = ''"
+        )
+        condition = f"{incoming} AND ({empty}" + (
+            f" OR p.{name} IS DISTINCT FROM r.{name})" if overwrite else ")"
+        )
+        pairs.append(
+            f"'{name}', CASE WHEN {condition} THEN jsonb_build_array(to_jsonb(p.{name}),"
+            f" to_jsonb(r.{name})) END"
+        )
+    # jsonb_build_object takes at most 100 arguments; we pass 2 per field.
+    cursor.execute(
+        f"UPDATE import_rows r SET changes = jsonb_strip_nulls(jsonb_build_object("
+        f"{', '.join(pairs)})) FROM people_person p WHERE p.id = r.person_id AND NOT r.created"
+    )
+    sets = [
+        f"{name} = CASE WHEN r.changes ? '{name}' THEN r.{name} ELSE p.{name} END"
+        for name in UPDATABLE
+    ]
+    sets += [
+        "email = CASE WHEN p.email = '' AND r.email IS NOT NULL THEN r.email ELSE p.email END",
+        "phone = CASE WHEN p.phone = '' AND r.phone IS NOT NULL THEN r.phone ELSE p.phone END",
+        "updated_at = %s",
+    ]
+    cursor.execute(
+        f"UPDATE people_person p SET {', '.join(sets)} FROM import_rows r"
+        " WHERE p.id = r.person_id AND NOT r.created",
+        [now],
+    )
+    return cursor.rowcount
+
+
+def _attach_emails_and_phones(cursor, now: datetime) -> None:
+    for column, table, value, extra in (
+        ("email", "people_personemail", "address", "'ok'"),
+        ("email2", "people_personemail", "address", "'ok'"),
+        ("phone", "people_personphone", "number", "coalesce(r.phone_kind, 'unknown')"),
+        ("phone2", "people_personphone", "number", "coalesce(r.phone2_kind, 'unknown')"),
+    ):
+        other = "status" if table == "people_personemail" else "kind"
+        cursor.execute(
+            f"INSERT INTO {table} (person_id, {value}, is_primary, {other}, created_at)"
+            f" SELECT r.person_id, r.{column}, r.created AND %s OR NOT EXISTS (SELECT 1 FROM"
+            f" {table} x WHERE x.person_id = r.person_id AND x.is_primary), {extra}, %s"
+            f" FROM import_rows r WHERE r.{column} IS NOT NULL ORDER BY r.line"
+            f" ON CONFLICT (person_id, {value}) DO NOTHING",
+            [column in ("email", "phone"), now],
+        )
+
+
+def _refresh_search_text(cursor) -> None:
+    """Matched people's search text, from all their emails and phones (refresh_search_text)."""
+    from nations.people.normalise import search_text
+
+    cursor.execute(
+        "SELECT p.id, p.first_name, p.middle_name, p.last_name,"
+        " ARRAY(SELECT address FROM people_personemail e WHERE e.person_id = p.id"
+        "  ORDER BY e.is_primary DESC, e.id),"
+        " ARRAY(SELECT number FROM people_personphone f WHERE f.person_id = p.id"
+        "  ORDER BY f.is_primary DESC, f.id)"
+        " FROM people_person p JOIN import_rows r ON r.person_id = p.id WHERE NOT r.created"
+    )
+    texts = [
+        (pk, search_text(first_name=f, middle_name=m, last_name=la, emails=e, phones=ph))
+        for pk, f, m, la, e, ph in cursor.fetchall()
+    ]
+    if not texts:
+        return
+    cursor.execute("CREATE TEMP TABLE import_search (id bigint, search_text text)")
+    _copy(cursor, "import_search", ("id", "search_text"), texts)
+    cursor.execute(
+        "UPDATE people_person p SET search_text = s.search_text FROM import_search s"
+        " WHERE p.id = s.id AND p.search_text IS DISTINCT FROM s.search_text;"
+        " DROP TABLE import_search"
+    )
+
+
+def _record_activities(cursor, source: str, summary: str, actor: Actor, now: datetime) -> None:
+    cursor.execute(
+        "INSERT INTO people_activity (person_id, kind, summary, data, actor_id, actor_name, at)"
+        " SELECT person_id, %s, %s, %s, %s, %s, %s FROM import_rows WHERE created ORDER BY line",
+        [
+            Activity.Kind.IMPORTED,
+            (summary or source)[:300],
+            json.dumps({"source": source}),
+            actor.user_id,
+            actor.name,
+            now,
+        ],
+    )
+    cursor.execute(
+        "INSERT INTO people_activity (person_id, kind, summary, data, actor_id, actor_name, at)"
+        " SELECT person_id, %s, %s, jsonb_build_object('source', %s::text, 'changes', changes),"
+        " %s, %s, %s FROM import_rows WHERE NOT created AND changes <> '{}'::jsonb ORDER BY line",
+        [Activity.Kind.UPDATED, source[:300], source, actor.user_id, actor.name, now],
+    )
+
+
+def _record_consent(
+    cursor, column: str, channel: str, source: str, actor: Actor, now: datetime
+) -> None:
+    """consent_set() for every row with a value: no change when it is the current status, and a
+    withdrawal (unsubscribe) is never undone by an import."""
+    field = f"{channel}_consent"
+    cursor.execute(
+        f"CREATE TEMP TABLE import_consent AS SELECT r.person_id, r.{column} AS status"
+        f" FROM import_rows r JOIN people_person p ON p.id = r.person_id"
+        f" WHERE r.{column} IS NOT NULL AND p.{field} <> r.{column}"
+        f" AND NOT (p.{field} = 'withdrawn' AND r.{column} = 'granted')"
+    )
+    cursor.execute(
+        f"UPDATE people_person p SET {field} = c.status FROM import_consent c"
+        " WHERE p.id = c.person_id"
+    )
+    if cursor.rowcount:
+        cursor.execute(
+            "INSERT INTO people_consentchange (person_id, channel, status, source, wording, at)"
+            " SELECT person_id, %s, status, %s, '', %s FROM import_consent",
+            [channel, source, now],
+        )
+        cursor.execute(
+            "INSERT INTO people_activity (person_id, kind, summary, data, actor_id, actor_name,"
+            " at) SELECT person_id, %s, %s || ': ' || status, jsonb_build_object('channel', %s,"
+            " 'status', status, 'source', %s, 'wording', ''), %s, %s, %s FROM import_consent",
+            [Activity.Kind.CONSENT, channel, channel, source, actor.user_id, actor.name, now],
+        )
+    cursor.execute("DROP TABLE import_consent")
+
+
+def _tag(cursor, rows: list[CleanRow], actor: Actor, now: datetime) -> None:
+    names = {name for row in rows for name in row.tags}
+    if not names:
+        return
+    ids = {tag.name: tag.pk for tag in tags_ensure(names)}
+    _copy(
+        cursor,
+        "import_tags",
+        ("line", "tag_id"),
+        ((row.line, ids[name]) for row in rows for name in row.tags if name in ids),
+    )
+    cursor.execute(
+        "WITH added AS (INSERT INTO people_tagging (person_id, tag_id, created_at)"
+        " SELECT r.person_id, t.tag_id, %s FROM import_tags t JOIN import_rows r USING (line)"
+        " ORDER BY r.line, t.tag_id ON CONFLICT DO NOTHING RETURNING person_id, tag_id)"
+        " INSERT INTO people_activity (person_id, kind, summary, data, actor_id, actor_name, at)"
+        " SELECT a.person_id, %s, g.name, '{}', %s, %s, %s FROM added a"
+        " JOIN people_tag g ON g.id = a.tag_id",
+        [now, Activity.Kind.TAGGED, actor.user_id, actor.name, now],
+    )
