@@ -150,6 +150,9 @@ RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 RATELIMIT_VIEW = "config.views.rate_limited"
 SIGNUP_RATE = env("SIGNUP_RATE", default="10/h")
 LOGIN_RATE = env("LOGIN_RATE", default="20/m")
+# Public site forms (petitions, RSVPs...): per visitor IP, and per page as a flood guard.
+SITE_FORM_IP_RATE = env("SITE_FORM_IP_RATE", default="20/m")
+SITE_FORM_PAGE_RATE = env("SITE_FORM_PAGE_RATE", default="6000/m")
 
 # --- Email -----------------------------------------------------------------------------------
 _email = env.email_url("EMAIL_URL", default="smtp://127.0.0.1:1025")

@@ -64,3 +64,33 @@ def _uid(victim):
 @register("token")
 def _token(victim):
     return ["set-password", "bogus-token"]
+
+
+@register("slug")
+def _page_slugs(victim):
+    from nations.site.models import Page
+
+    return list(Page.objects.values_list("slug", flat=True)[:5])
+
+
+@register("path")
+def _media_paths(victim):
+    from nations.site.models import Media
+
+    files = [f"{victim.nation.schema_name}/{m.file.name}" for m in Media.objects.all()[:3]]
+    return files or [f"{victim.nation.schema_name}/site/none.png"]
+
+
+@register("other_id")
+def _other_person_ids(victim):
+    return [p.pk for p in victim.markers]
+
+
+@register("field_id")
+def _custom_field_ids(victim):
+    from nations.people.models import CustomField
+
+    field, _ = CustomField.objects.get_or_create(
+        slug="isolation_marker", defaults={"label": "Isolation marker", "kind": "text"}
+    )
+    return [field.pk]

@@ -1,0 +1,383 @@
+"""Every change to a nation's website, and what a visitor's form submission does.
+
+A submission always goes through people.actions.person_upsert (match by email then phone,
+fill-empty, consent with its wording, tags, recruiter credit), so a petition signature and a CSV
+import row update a person by the same rules."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from email.utils import formataddr, parseaddr
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from nations.people.actions import activity_record, person_upsert
+from nations.people.models import Activity, Channel, Consent, Person
+
+from .models import Media, MenuItem, Page, Redirect, SiteSettings, Submission, SubmissionToken
+from .sanitise import clean_html
+
+log = logging.getLogger(__name__)
+
+SITE_VERSION_KEY = "site:version"
+
+
+# --- cache -----------------------------------------------------------------------------------
+
+
+def site_version() -> int:
+    """The number every cached page key carries; bumping it retires the whole nation's cache."""
+    version = cache.get(SITE_VERSION_KEY)
+    if version is None:
+        version = int(timezone.now().timestamp() * 1000)
+        cache.add(SITE_VERSION_KEY, version, None)
+        version = cache.get(SITE_VERSION_KEY, version)
+    return version
+
+
+def site_changed() -> None:
+    """Published content changed: every cached page of this nation is stale (after commit)."""
+
+    def bump() -> None:
+        try:
+            cache.incr(SITE_VERSION_KEY)
+        except ValueError:
+            cache.set(SITE_VERSION_KEY, int(timezone.now().timestamp() * 1000), None)
+
+    transaction.on_commit(bump)
+
+
+def site_settings() -> SiteSettings:
+    found = SiteSettings.objects.filter(pk=1).select_related("logo", "favicon").first()
+    if found is None:
+        nation = getattr(connection, "tenant", None)
+        found, _created = SiteSettings.objects.get_or_create(
+            pk=1,
+            defaults={
+                "title": getattr(nation, "name", ""),
+                "language": getattr(nation, "language", "en"),
+                "time_zone": getattr(nation, "timezone", "UTC") or "UTC",
+            },
+        )
+    return found
+
+
+# --- pages -----------------------------------------------------------------------------------
+
+
+def _lines(value: Any) -> list[str]:
+    if isinstance(value, list):
+        items = value
+    else:
+        items = str(value or "").splitlines()
+    return [" ".join(str(i).split())[:200] for i in items if str(i).strip()]
+
+
+@transaction.atomic
+def page_save(*, page: Page, data: dict[str, Any]) -> Page:
+    """Create or update a page from cleaned panel data; its text is sanitised here."""
+    for name, value in data.items():
+        if name == "body":
+            value = clean_html(value)
+        elif name in ("tags", "topics", "skills", "availability", "amounts"):
+            value = _lines(value)
+        setattr(page, name, value)
+    if page.pk is None and not page.position:
+        page.position = (
+            Page.objects.order_by("-position").values_list("position", flat=True).first() or 0
+        ) + 1
+    page.updated_at = timezone.now()
+    page.save()
+    if page.status == Page.Status.PUBLISHED:
+        site_changed()
+    return page
+
+
+@transaction.atomic
+def page_publish(*, page: Page, at=None) -> Page:
+    """Publish now, or schedule (`at` in the future: live from then on, nothing to run)."""
+    page.status = Page.Status.PUBLISHED
+    page.publish_at = at or (
+        page.publish_at if page.publish_at and page.publish_at > timezone.now() else None
+    )
+    if page.kind == Page.Kind.POST and page.publish_at is None:
+        page.publish_at = timezone.now()  # a post's date
+    page.updated_at = timezone.now()
+    page.save(update_fields=["status", "publish_at", "updated_at"])
+    Redirect.objects.filter(old_path=page.get_absolute_url()).delete()
+    site_changed()
+    return page
+
+
+@transaction.atomic
+def page_unpublish(*, page: Page) -> Page:
+    page.status = Page.Status.DRAFT
+    page.updated_at = timezone.now()
+    page.save(update_fields=["status", "updated_at"])
+    site_changed()
+    return page
+
+
+@transaction.atomic
+def page_delete(*, page: Page, redirect_to: str = "") -> None:
+    """Delete a page; with `redirect_to`, its old address keeps working as a redirect."""
+    old = page.get_absolute_url()
+    page.delete()
+    if redirect_to:
+        Redirect.objects.update_or_create(old_path=old, defaults={"new_path": redirect_to})
+    site_changed()
+
+
+@transaction.atomic
+def page_move(*, page: Page, direction: int) -> None:
+    """Swap a page with its neighbour in the list (direction -1 = up, +1 = down)."""
+    siblings = list(Page.objects.filter(blog__isnull=True).order_by("position", "id"))
+    for index, item in enumerate(siblings):
+        if item.position != index:
+            Page.objects.filter(pk=item.pk).update(position=index)
+            item.position = index
+    where = next((i for i, p in enumerate(siblings) if p.pk == page.pk), None)
+    other = None if where is None else where + direction
+    if other is None or not 0 <= other < len(siblings):
+        return
+    a, b = siblings[where], siblings[other]
+    Page.objects.filter(pk=a.pk).update(position=b.position)
+    Page.objects.filter(pk=b.pk).update(position=a.position)
+    site_changed()
+
+
+def menu_replace(*, items: list[tuple[str, Page | None, str]]) -> None:
+    with transaction.atomic():
+        MenuItem.objects.all().delete()
+        MenuItem.objects.bulk_create(
+            MenuItem(label=label, page=page, url=url, position=i)
+            for i, (label, page, url) in enumerate(items)
+        )
+        site_changed()
+
+
+def media_add(*, upload, alt: str) -> Media:
+    """Store an uploaded image (checked, resized, re-encoded); raises media.ImageRejected."""
+    from .media import prepare_image
+
+    content, ext = prepare_image(upload)
+    item = Media(alt=alt.strip()[:300], size=content.size)
+    stem = "".join(
+        c for c in (upload.name or "image").rsplit(".", 1)[0] if c.isalnum() or c in "-_"
+    )[:40]
+    item.file.save(f"{stem or 'image'}.{ext}", content, save=False)
+    item.save()
+    return item
+
+
+# --- submissions -----------------------------------------------------------------------------
+
+
+class FormClosed(Exception):
+    """The page takes no submissions now (cancelled or past event, unpublished page)."""
+
+
+@dataclass
+class SubmissionResult:
+    submission: Submission
+    person: Person
+    created_person: bool = False
+    duplicate: bool = False  # the same form load posted twice, or this person already did
+    waitlisted: bool = False
+    messages: list[str] = field(default_factory=list)
+
+
+ACTIVITY = {
+    Page.Kind.PETITION: (Activity.Kind.SIGNED, _("Signed: %(title)s")),
+    Page.Kind.EVENT: (Activity.Kind.RSVP, _("RSVP: %(title)s")),
+    Page.Kind.SIGNUP: (Activity.Kind.OTHER, _("Signed up: %(title)s")),
+    Page.Kind.VOLUNTEER: (Activity.Kind.OTHER, _("Volunteered: %(title)s")),
+    Page.Kind.SURVEY: (Activity.Kind.OTHER, _("Answered: %(title)s")),
+}
+
+
+def event_is_over(page: Page, now=None) -> bool:
+    now = now or timezone.now()
+    end = page.ends_at or (page.starts_at + timedelta(hours=3) if page.starts_at else None)
+    return bool(end and end < now)
+
+
+def event_seats_taken(page: Page) -> int:
+    going = Submission.objects.filter(page=page, status=Submission.Status.GOING)
+    return going.count() + (going.aggregate(n=Sum("guests"))["n"] or 0)
+
+
+def _identity_lock(*keys: str) -> None:
+    """Serialise submissions about the same email/phone in this nation until commit, so two
+    simultaneous clicks cannot both create the person (a database lock: it holds even if Redis
+    is down, and ends with the transaction)."""
+    with connection.cursor() as cursor:
+        for key in sorted(k for k in keys if k):
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                [f"{connection.schema_name}:{key.lower()}"],
+            )
+
+
+def submission_record(
+    *,
+    page: Page,
+    data: dict[str, Any],
+    token: str = "",
+    recruiter_code: str = "",
+    consent_wording: str = "",
+    language: str = "",
+    base_url: str = "",
+) -> SubmissionResult:
+    """Record a visitor's form: person_upsert (email, then phone), tags, consent with its
+    wording, timeline, the submission row, then the confirmation email after commit.
+
+    Idempotent: the same `token` (one form load) posted again returns the first result, and one
+    person answering a page twice updates their one submission (one signature, one RSVP).
+    Raises FormClosed; ValidationError for an email/phone person_upsert refuses."""
+    if not page.has_form or not page.is_live():
+        raise FormClosed(_("This page does not take submissions."))
+    if page.kind == Page.Kind.EVENT and (page.cancelled or event_is_over(page)):
+        raise FormClosed(
+            _("This event is cancelled.") if page.cancelled else _("This event is over.")
+        )
+    email, phone = data.get("email", ""), data.get("phone", "")
+    with transaction.atomic():
+        if token:
+            try:
+                with transaction.atomic():
+                    claimed = SubmissionToken.objects.create(token=token[:64])
+            except IntegrityError:
+                first = (
+                    SubmissionToken.objects.filter(token=token[:64])
+                    .select_related("submission__person")
+                    .first()
+                )
+                if first is not None and first.submission is not None:
+                    return SubmissionResult(
+                        submission=first.submission,
+                        person=first.submission.person,
+                        duplicate=True,
+                        waitlisted=first.submission.status == Submission.Status.WAITLIST,
+                    )
+                raise
+        else:
+            claimed = None
+        _identity_lock(email, phone)
+        recruiter = (
+            Person.objects.filter(recruiter_code=recruiter_code).first() if recruiter_code else None
+        )
+        kind, summary = ACTIVITY[page.kind]
+        summary = summary % {"title": page.title}
+        consents = {}
+        if data.get("consent"):
+            consents[Channel.EMAIL] = (Consent.GRANTED, consent_wording)
+        person, created = person_upsert(
+            data={
+                "first_name": data.get("first_name", ""),
+                "last_name": data.get("last_name", ""),
+                "city": data.get("city", ""),
+                "postal_code": data.get("postal_code", ""),
+                "language": language,
+            },
+            email=email,
+            phone=phone,
+            source=f"page:{page.slug}",
+            tags=page.tags,
+            consents=consents,
+            recruiter=recruiter,
+            self_signup=True,
+            activity_kind=kind,
+            activity_summary=summary,
+            default_region=(getattr(connection.tenant, "country", "") or "FR"),
+        )
+        answers = data.get("answers") or {}
+        guests = int(data.get("guests") or 0) if page.kind == Page.Kind.EVENT else 0
+        public = bool(data.get("public")) and page.kind == Page.Kind.PETITION and page.show_signers
+        existing = Submission.objects.select_for_update().filter(page=page, person=person).first()
+        result_status = Submission.Status.DONE
+        if page.kind == Page.Kind.EVENT:
+            # One RSVP at a time per event: seats are counted under the page's row lock.
+            Page.objects.select_for_update().filter(pk=page.pk).first()
+            result_status = Submission.Status.GOING
+            if page.capacity:
+                taken = event_seats_taken(page)
+                if existing and existing.status == Submission.Status.GOING:
+                    taken -= 1 + existing.guests
+                if taken + 1 + guests > page.capacity:
+                    result_status = Submission.Status.WAITLIST
+        now = timezone.now()
+        fields = {
+            "status": result_status,
+            "guests": guests,
+            "answers": {**(existing.answers if existing else {}), **answers},
+            "public_name": (data.get("first_name") or "")[:100] if public else "",
+            "public_city": (data.get("city") or "")[:100] if public else "",
+            "updated_at": now,
+        }
+        duplicate = existing is not None
+        if existing:
+            for name, value in fields.items():
+                setattr(existing, name, value)
+            existing.save()
+            submission = existing
+        else:
+            submission = Submission.objects.create(
+                page=page, person=person, created_at=now, **fields
+            )
+            if not created:  # a known person: person_upsert wrote no entry for this page
+                activity_record(
+                    person=person,
+                    kind=kind,
+                    summary=summary,
+                    data={"source": f"page:{page.slug}", "page": page.pk},
+                )
+        if claimed is not None:
+            SubmissionToken.objects.filter(pk=claimed.pk).update(submission=submission)
+        result = SubmissionResult(
+            submission=submission,
+            person=person,
+            created_person=created,
+            duplicate=duplicate,
+            waitlisted=result_status == Submission.Status.WAITLIST,
+        )
+        if not duplicate and email:
+            from .emails import autoresponse_send
+
+            autoresponse_send(page=page, person=person, result=result, base_url=base_url)
+    return result
+
+
+# --- counters --------------------------------------------------------------------------------
+
+COUNT_TTL = 5
+
+
+def _count_key(page_id: int) -> str:
+    return f"site:count:{page_id}"
+
+
+def page_count(page: Page) -> int:
+    """Signatures / RSVPs / signups of a page, read at most every few seconds under load."""
+    key = _count_key(page.pk)
+    value = cache.get(key)
+    if value is None:
+        if page.kind == Page.Kind.EVENT:
+            value = event_seats_taken(page)
+        else:
+            value = Submission.objects.filter(page=page).count()
+        cache.set(key, value, COUNT_TTL)
+    return value
+
+
+def sender_for(nation) -> str:
+    name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    return formataddr((getattr(nation, "name", "") or name, address))
