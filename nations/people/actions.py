@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Max, QuerySet, UniqueConstraint
 from django.utils import timezone
 
 from .models import (
@@ -22,7 +22,9 @@ from .models import (
     Channel,
     Consent,
     ContactLog,
+    CustomField,
     ListMembership,
+    Merge,
     Note,
     PeopleList,
     Person,
@@ -173,6 +175,8 @@ def person_upsert(
     number, kind = clean_phone(phone, default_region=default_region) if phone else ("", "")
     if not self_signup and is_tombstoned(email=email, phone=number):
         raise PersonErased(email or number)
+    if self_signup:  # they came back themself: their identity is no longer erased
+        _tombstones_lift(email=email, phone=number)
     fields = {k: v for k, v in data.items() if k in PERSON_FIELDS and v not in (None, "")}
     person = find_match(email=email, phone=number, external_id=fields.get("external_id", ""))
     created = person is None
@@ -295,13 +299,23 @@ def person_email_add(
     *, person: Person, address: str, make_primary: bool = False, actor: Actor = SYSTEM
 ) -> PersonEmail:
     address = clean_email(address)
-    item, _ = PersonEmail.objects.get_or_create(person=person, address=address)
+    item, created = PersonEmail.objects.get_or_create(person=person, address=address)
+    old = person.email
     if make_primary or not person.email:
         person.emails.update(is_primary=False)
         PersonEmail.objects.filter(pk=item.pk).update(is_primary=True)
         Person.objects.filter(pk=person.pk).update(email=address, updated_at=timezone.now())
         person.email = address
     refresh_search_text(person)
+    if created or old != person.email:
+        change = [old or None, address] if old != person.email else [None, address]
+        activity_record(
+            person=person,
+            kind=Activity.Kind.UPDATED,
+            summary="panel",
+            data={"changes": {"email" if old != person.email else "emails": change}},
+            actor=actor,
+        )
     return item
 
 
@@ -315,13 +329,25 @@ def person_phone_add(
     default_region: str = "FR",
 ) -> PersonPhone:
     e164, kind = clean_phone(number, default_region=default_region)
-    item, _ = PersonPhone.objects.get_or_create(person=person, number=e164, defaults={"kind": kind})
+    item, created = PersonPhone.objects.get_or_create(
+        person=person, number=e164, defaults={"kind": kind}
+    )
+    old = person.phone
     if make_primary or not person.phone:
         person.phones.update(is_primary=False)
         PersonPhone.objects.filter(pk=item.pk).update(is_primary=True)
         Person.objects.filter(pk=person.pk).update(phone=e164, updated_at=timezone.now())
         person.phone = e164
     refresh_search_text(person)
+    if created or old != person.phone:
+        change = [old or None, e164] if old != person.phone else [None, e164]
+        activity_record(
+            person=person,
+            kind=Activity.Kind.UPDATED,
+            summary="panel",
+            data={"changes": {"phone" if old != person.phone else "phones": change}},
+            actor=actor,
+        )
     return item
 
 
@@ -528,3 +554,425 @@ def person_create(
         actor=actor,
     )
     return person
+
+
+# --- Merge, erasure, data export and custom fields (profile part) ---------------------------
+
+# The fields a merge fills on the survivor from the other person when the survivor's are empty.
+MERGE_FILL_FIELDS = (*PERSON_FIELDS, "email", "phone")
+# Consent strength: the most protective status wins a merge (a withdrawal beats a grant).
+CONSENT_RANK = {Consent.WITHDRAWN: 2, Consent.GRANTED: 1, Consent.UNKNOWN: 0}
+
+
+def _tombstones_lift(*, email: str = "", phone: str = "") -> int:
+    hashes = [identity_hash(v) for v in (email, phone) if v]
+    if not hashes:
+        return 0
+    deleted, _ = Tombstone.objects.filter(email_hash__in=hashes).delete()
+    more, _ = Tombstone.objects.filter(phone_hash__in=hashes).delete()
+    return deleted + more
+
+
+def person_snapshot(person: Person) -> dict[str, Any]:
+    """Every column of a person plus their emails and phones, JSON-ready (kept in Merge rows)."""
+    data = {f.attname: _json(getattr(person, f.attname)) for f in Person._meta.concrete_fields}
+    data["emails"] = list(person.emails.values_list("address", flat=True))
+    data["phones"] = list(person.phones.values_list("number", flat=True))
+    return data
+
+
+def _person_relations():
+    """Every foreign key pointing at Person, from any app, including the hidden ones of
+    many-to-many through tables: a merge moves them all without knowing the tables."""
+    return [
+        rel
+        for rel in Person._meta.get_fields(include_hidden=True)
+        if rel.auto_created and not rel.concrete and (rel.one_to_many or rel.one_to_one)
+    ]
+
+
+def _unique_sets(model, field_name: str) -> list[tuple[list[str], Any]]:
+    """(other fields, condition) of each uniqueness rule on `model` that includes the FK."""
+    rules: list[tuple[list[str], Any]] = []
+    field = model._meta.get_field(field_name)
+    if field.unique:  # one-to-one or unique FK: one row per person at most
+        rules.append(([], None))
+    for together in model._meta.unique_together:
+        if field_name in together:
+            rules.append(([f for f in together if f != field_name], None))
+    for constraint in model._meta.constraints:
+        fields = list(getattr(constraint, "fields", ()) or ())
+        if isinstance(constraint, UniqueConstraint) and field_name in fields:
+            rules.append(([f for f in fields if f != field_name], constraint.condition))
+    return rules
+
+
+def _move_related(rel, survivor: Person, other: Person) -> int:
+    from django.db.models import Exists, OuterRef
+
+    model = rel.related_model
+    name = rel.field.name
+    rows = model._base_manager.all()
+    # Rows of `other` that would collide with one of the survivor's under a unique rule are
+    # the same fact twice (the same tag, the same list, the same email): drop the copy.
+    for others, condition in _unique_sets(model, name):
+        scope = rows.filter(condition) if condition is not None else rows
+        twin = scope.filter(**{name: survivor.pk}, **{f: OuterRef(f) for f in others})
+        scope.filter(**{name: other.pk}).filter(Exists(twin)).delete()
+    return rows.filter(**{name: other.pk}).update(**{name: survivor.pk})
+
+
+@transaction.atomic
+def person_merge(*, survivor: Person, other: Person, actor: Actor = SYSTEM) -> Person:
+    """Fold `other` into `survivor`, then delete `other`.
+
+    Every row of every table pointing at a person (emails, phones, tags, lists, notes, contact
+    log, consent history, timeline, merges, and whatever later apps add: donations, RSVPs...)
+    moves to the survivor; rows that would break a uniqueness rule are duplicates and are
+    dropped. Empty fields of the survivor are filled from the other; points, donation totals
+    and recruits add up; each consent channel keeps the most protective status. A Merge row keeps
+    a snapshot of the other person. Raises ValueError when asked to merge a person with itself
+    or an erased person."""
+    if survivor.pk == other.pk:
+        raise ValueError("cannot merge a person with themself")
+    # Lock both rows in id order, so two merges of the same pair cannot deadlock.
+    locked = {
+        p.pk: p
+        for p in Person.objects.select_for_update()
+        .filter(pk__in=[survivor.pk, other.pk])
+        .order_by("pk")
+    }
+    if len(locked) != 2:
+        raise Person.DoesNotExist("one of the people to merge is gone")
+    survivor, other = locked[survivor.pk], locked[other.pk]
+    if survivor.is_erased or other.is_erased:
+        raise ValueError("an erased person cannot be merged")
+    snapshot = person_snapshot(other)
+    filled: dict[str, list] = {}
+    for name in MERGE_FILL_FIELDS:
+        mine, theirs = getattr(survivor, name), getattr(other, name)
+        if mine in (None, "") and theirs not in (None, ""):
+            filled[name] = [None, _json(theirs)]
+            setattr(survivor, name, theirs)
+    survivor.social = {**(other.social or {}), **(survivor.social or {})}
+    survivor.custom = {**(other.custom or {}), **(survivor.custom or {})}
+    for field in CONSENT_FIELD.values():
+        theirs = getattr(other, field)
+        if CONSENT_RANK.get(theirs, 0) > CONSENT_RANK.get(getattr(survivor, field), 0):
+            setattr(survivor, field, theirs)
+    if survivor.recruiter_id is None and other.recruiter_id not in (None, survivor.pk):
+        survivor.recruiter_id = other.recruiter_id
+    if survivor.recruiter_id == other.pk:
+        survivor.recruiter_id = None
+    if not survivor.recruiter_code and other.recruiter_code:
+        survivor.recruiter_code = other.recruiter_code  # links already shared keep working
+    survivor.points += other.points
+    survivor.donations_count += other.donations_count
+    survivor.donations_total += other.donations_total
+    survivor.first_donation_at = _earliest(survivor.first_donation_at, other.first_donation_at)
+    survivor.last_donation_at = _latest(survivor.last_donation_at, other.last_donation_at)
+    survivor.last_activity_at = _latest(survivor.last_activity_at, other.last_activity_at)
+    survivor.created_at = _earliest(survivor.created_at, other.created_at)
+    # The other's unique values move to the survivor: free them first.
+    Person.objects.filter(pk=other.pk).update(external_id=None, recruiter_code=None)
+    # One primary email and phone: the survivor's, unless it has none.
+    if survivor.emails.filter(is_primary=True).exists():
+        other.emails.update(is_primary=False)
+    if survivor.phones.filter(is_primary=True).exists():
+        other.phones.update(is_primary=False)
+    moved = {}
+    for rel in _person_relations():
+        count = _move_related(rel, survivor, other)
+        if count:
+            moved[rel.related_model._meta.label_lower] = count
+    survivor.updated_at = timezone.now()
+    survivor.save()
+    refresh_search_text(survivor)
+    Merge.objects.create(
+        survivor=survivor,
+        merged_person_id=other.pk,
+        merged_snapshot=snapshot,
+        actor_id=actor.user_id,
+    )
+    other.delete()
+    activity_record(
+        person=survivor,
+        kind=Activity.Kind.MERGED,
+        summary=(str(Person(**_person_name_fields(snapshot))) or f"#{other.pk}")[:300],
+        data={"merged_person_id": snapshot["id"], "filled": filled, "moved": moved},
+        actor=actor,
+    )
+    return survivor
+
+
+def _person_name_fields(snapshot: dict) -> dict:
+    return {k: snapshot.get(k) or "" for k in ("first_name", "middle_name", "last_name", "email")}
+
+
+def _earliest(a, b):
+    return min(x for x in (a, b) if x is not None) if (a or b) else None
+
+
+def _latest(a, b):
+    return max(x for x in (a, b) if x is not None) if (a or b) else None
+
+
+ERASED_FIELDS = {
+    "first_name": "",
+    "middle_name": "",
+    "last_name": "",
+    "email": "",
+    "phone": "",
+    "address1": "",
+    "address2": "",
+    "city": "",
+    "postal_code": "",
+    "region": "",
+    "country": "",
+    "birthdate": None,
+    "language": "",
+    "employer": "",
+    "occupation": "",
+    "social": {},
+    "support_level": None,
+    "custom": {},
+    "external_id": None,
+    "recruiter_code": None,
+    "search_text": "",
+}
+
+
+@transaction.atomic
+def person_erase(*, person: Person, actor: Actor = SYSTEM) -> Person:
+    """RGPD/GDPR erasure: wipe everything that identifies or describes the person, keep the
+    aggregates (donation totals and counts, points, the number and dates of timeline events)
+    so reports still add up, and leave a Tombstone of their emails' and phones' hashes so an
+    import cannot bring them back (person_upsert refuses them unless they sign up again
+    themself). Tags, list memberships, emails and phones are removed; notes, contact logs,
+    timeline entries and merge snapshots lose their text. Idempotent."""
+    person = Person.objects.select_for_update().get(pk=person.pk)
+    if person.is_erased:
+        return person
+    emails = {*person.emails.values_list("address", flat=True), person.email} - {""}
+    phones = {*person.phones.values_list("number", flat=True), person.phone} - {""}
+    for snapshot in Merge.objects.filter(survivor=person).values_list("merged_snapshot", flat=True):
+        emails.update(snapshot.get("emails") or [])
+        phones.update(snapshot.get("phones") or [])
+    Tombstone.objects.bulk_create(
+        [Tombstone(email_hash=identity_hash(e), erased_by_id=actor.user_id) for e in sorted(emails)]
+        + [
+            Tombstone(phone_hash=identity_hash(p), erased_by_id=actor.user_id)
+            for p in sorted(phones)
+        ]
+    )
+    person.emails.all().delete()
+    person.phones.all().delete()
+    person.taggings.all().delete()
+    person.list_memberships.all().delete()
+    person.notes.update(body="", author_name="")
+    person.contacts.update(notes="")
+    person.activities.update(summary="", data={})
+    person.consent_changes.update(wording="")
+    Merge.objects.filter(survivor=person).update(merged_snapshot={})
+    for name, value in ERASED_FIELDS.items():
+        setattr(person, name, value)
+    for field in CONSENT_FIELD.values():  # nobody may contact them again
+        setattr(person, field, Consent.WITHDRAWN)
+    person.is_erased = True
+    person.updated_at = timezone.now()
+    person.save()
+    activity_record(person=person, kind=Activity.Kind.ERASED, actor=actor)
+    return person
+
+
+def person_export_data(person: Person) -> dict[str, list[dict[str, Any]]]:
+    """Everything the nation holds about a person (RGPD/GDPR right of access), as tables:
+    {"person": [row], "emails": [...], ...}. Rows of every table pointing at the person are
+    included, so tables added by later apps (donations, RSVPs) are exported without change."""
+    tables: dict[str, list[dict[str, Any]]] = {"person": [_row(person)]}
+    for rel in _person_relations():
+        model = rel.related_model
+        rows = model._base_manager.filter(**{rel.field.name: person.pk}).order_by("pk")
+        key = rel.get_accessor_name() or model._meta.model_name
+        if model is Person:
+            key = "recruits"
+            rows = rows.only("id", "first_name", "last_name", "created_at")
+            tables[key] = [
+                {"id": r.pk, "name": r.full_name, "created_at": _json(r.created_at)} for r in rows
+            ]
+            continue
+        tables[key] = [_row(r) for r in rows]
+    tag_ids = [r["tag_id"] for r in tables.get("taggings", [])]
+    tables["tags"] = [_row(t) for t in Tag.objects.filter(pk__in=tag_ids)]
+    list_ids = [r["people_list_id"] for r in tables.get("list_memberships", [])]
+    tables["lists"] = [_row(p) for p in PeopleList.objects.filter(pk__in=list_ids)]
+    return tables
+
+
+def _row(obj) -> dict[str, Any]:
+    return {f.attname: _json(getattr(obj, f.attname)) for f in obj._meta.concrete_fields}
+
+
+def custom_value_clean(field: CustomField, raw: Any) -> Any:
+    """The value to store in Person.custom for `field`, or None for empty; raises
+    ValidationError with a message for the person typing it."""
+    from datetime import date
+    from decimal import Decimal, InvalidOperation
+
+    from django.utils.translation import gettext as _
+
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    text = str(raw).strip()
+    if field.kind == CustomField.Kind.NUMBER:
+        try:
+            number = Decimal(text.replace(",", ".").replace(" ", ""))
+        except InvalidOperation as exc:
+            raise ValidationError(_("Enter a number.")) from exc
+        if not number.is_finite():
+            raise ValidationError(_("Enter a number."))
+        return int(number) if number == number.to_integral_value() else float(number)
+    if field.kind == CustomField.Kind.DATE:
+        if isinstance(raw, date):
+            return raw.isoformat()
+        try:
+            return date.fromisoformat(text).isoformat()
+        except ValueError as exc:
+            raise ValidationError(_("Enter a valid date (YYYY-MM-DD).")) from exc
+    if field.kind == CustomField.Kind.CHOICE:
+        if text not in (field.choices or []):
+            raise ValidationError(_("Pick one of the choices."))
+        return text
+    return text[:1000]
+
+
+def custom_field_save(
+    *,
+    label: str,
+    kind: str,
+    choices: Iterable[str] = (),
+    field: CustomField | None = None,
+) -> CustomField:
+    """Create or change a custom field. The slug (the key in Person.custom, used by segments
+    and imports) is made from the first label and never changes, so stored values stay."""
+    from django.utils.text import slugify
+
+    clean_choices = list(dict.fromkeys(c.strip() for c in choices if c and c.strip()))
+    if field is None:
+        base = slugify(label).replace("-", "_")[:40] or "field"
+        slug, n = base, 2
+        while CustomField.objects.filter(slug=slug).exists():
+            slug, n = f"{base}_{n}", n + 1
+        position = (CustomField.objects.aggregate(m=Max("position"))["m"] or 0) + 1
+        return CustomField.objects.create(
+            slug=slug, label=label.strip(), kind=kind, choices=clean_choices, position=position
+        )
+    field.label = label.strip()
+    field.kind = kind
+    field.choices = clean_choices
+    field.save()
+    return field
+
+
+def custom_field_delete(*, field: CustomField) -> int:
+    """Delete a field definition and its values on every person (one statement)."""
+    from django.db import connection
+
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE people_person SET custom = custom - %s WHERE custom ? %s",
+                [field.slug, field.slug],
+            )
+            count = cursor.rowcount
+        field.delete()
+    return count
+
+
+def person_email_remove(*, person: Person, email: PersonEmail, actor: Actor = SYSTEM) -> None:
+    """Remove one of a person's emails; the next one becomes primary if it was."""
+    with transaction.atomic():
+        was_primary = email.is_primary
+        email.delete()
+        if was_primary:
+            following = person.emails.order_by("id").first()
+            if following:
+                PersonEmail.objects.filter(pk=following.pk).update(is_primary=True)
+            address = following.address if following else ""
+            Person.objects.filter(pk=person.pk).update(email=address, updated_at=timezone.now())
+            person.email = address
+        refresh_search_text(person)
+        activity_record(
+            person=person,
+            kind=Activity.Kind.UPDATED,
+            summary="panel",
+            data={"changes": {"emails": [email.address, None]}},
+            actor=actor,
+        )
+
+
+def person_phone_remove(*, person: Person, phone: PersonPhone, actor: Actor = SYSTEM) -> None:
+    """Remove one of a person's phone numbers; the next one becomes primary if it was."""
+    with transaction.atomic():
+        was_primary = phone.is_primary
+        phone.delete()
+        if was_primary:
+            following = person.phones.order_by("id").first()
+            if following:
+                PersonPhone.objects.filter(pk=following.pk).update(is_primary=True)
+            number = following.number if following else ""
+            Person.objects.filter(pk=person.pk).update(phone=number, updated_at=timezone.now())
+            person.phone = number
+        refresh_search_text(person)
+        activity_record(
+            person=person,
+            kind=Activity.Kind.UPDATED,
+            summary="panel",
+            data={"changes": {"phones": [phone.number, None]}},
+            actor=actor,
+        )
+
+
+def people_list_bulk(
+    *,
+    people: QuerySet[Person],
+    people_list: PeopleList,
+    actor: Actor = SYSTEM,
+    remove: bool = False,
+) -> int:
+    """Add (or remove) every person of a queryset to a static list with set-based SQL, writing
+    one timeline entry per person actually added or removed. Idempotent; returns how many
+    changed."""
+    from django.db import connection
+
+    person_sql, params = people.values("id").query.sql_with_params()
+    now = timezone.now()
+    kind = Activity.Kind.UNLISTED if remove else Activity.Kind.LISTED
+    with transaction.atomic(), connection.cursor() as cursor:
+        if remove:
+            cursor.execute(
+                "WITH changed AS (DELETE FROM people_listmembership WHERE people_list_id = %s"
+                f" AND person_id IN ({person_sql}) RETURNING person_id) "
+                "INSERT INTO people_activity (person_id, kind, summary, data, actor_id, actor_name, at)"
+                " SELECT person_id, %s, %s, '{}', %s, %s, %s FROM changed",
+                [people_list.pk, *params, kind, people_list.name, actor.user_id, actor.name, now],
+            )
+        else:
+            cursor.execute(
+                "WITH changed AS (INSERT INTO people_listmembership (people_list_id, person_id,"
+                f" created_at) SELECT %s, id, %s FROM ({person_sql}) p ON CONFLICT DO NOTHING"
+                " RETURNING person_id) "
+                "INSERT INTO people_activity (person_id, kind, summary, data, actor_id, actor_name, at)"
+                " SELECT person_id, %s, %s, '{}', %s, %s, %s FROM changed",
+                [
+                    people_list.pk,
+                    now,
+                    *params,
+                    kind,
+                    people_list.name,
+                    actor.user_id,
+                    actor.name,
+                    now,
+                ],
+            )
+        return cursor.rowcount

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -86,17 +87,27 @@ class Person(models.Model):
         verbose_name_plural = _("people")
         indexes = [
             GinIndex(OpClass("search_text", name="gin_trgm_ops"), name="person_search_trgm"),
-            models.Index(fields=["email"], name="person_email"),  # stored lowercased
+            # (column, id) pairs serve both the filters and the people list's sorted pages
+            # (id is the tiebreak); nullable columns sort "empty as lowest" so one index
+            # serves both directions (ASC NULLS FIRST is the backward scan of DESC NULLS LAST).
+            models.Index(fields=["email", "id"], name="person_email_id"),  # stored lowercased
+            models.Index(fields=["city", "id"], name="person_city_id"),
             models.Index(fields=["phone"], name="person_phone"),
             models.Index(fields=["last_name", "first_name", "id"], name="person_name_sort"),
             models.Index(fields=["created_at", "id"], name="person_created"),
             models.Index(fields=["updated_at"], name="person_updated"),
-            models.Index(fields=["last_activity_at"], name="person_last_activity"),
+            models.Index(
+                F("last_activity_at").desc(nulls_last=True),
+                F("id").desc(),
+                name="person_last_activity_id",
+            ),
             models.Index(fields=["country", "city"], name="person_country_city"),
             models.Index(
                 OpClass("postal_code", name="varchar_pattern_ops"), name="person_postcode_prefix"
             ),
-            models.Index(fields=["support_level"], name="person_support"),
+            models.Index(
+                F("support_level").desc(nulls_last=True), F("id").desc(), name="person_support_id"
+            ),
             models.Index(fields=["language"], name="person_language"),
             models.Index(fields=["email_consent"], name="person_email_consent"),
             models.Index(fields=["sms_consent"], name="person_sms_consent"),
