@@ -46,11 +46,16 @@ def site_version() -> int:
 def site_changed() -> None:
     """Published content changed: every cached page of this nation is stale (after commit)."""
 
+    schema = connection.schema_name
+
     def bump() -> None:
-        try:
-            cache.incr(SITE_VERSION_KEY)
-        except ValueError:
-            cache.set(SITE_VERSION_KEY, int(timezone.now().timestamp() * 1000), None)
+        from django_tenants.utils import schema_context
+
+        with schema_context(schema):  # cache keys carry the schema: bump this nation's
+            try:
+                cache.incr(SITE_VERSION_KEY)
+            except ValueError:
+                cache.set(SITE_VERSION_KEY, int(timezone.now().timestamp() * 1000), None)
 
     transaction.on_commit(bump)
 
@@ -168,8 +173,8 @@ def media_add(*, upload, alt: str) -> Media:
     """Store an uploaded image (checked, resized, re-encoded); raises media.ImageRejected."""
     from .media import prepare_image
 
-    content, ext = prepare_image(upload)
-    item = Media(alt=alt.strip()[:300], size=content.size)
+    content, ext, (width, height) = prepare_image(upload)
+    item = Media(alt=alt.strip()[:300], size=content.size, width=width, height=height)
     stem = "".join(
         c for c in (upload.name or "image").rsplit(".", 1)[0] if c.isalnum() or c in "-_"
     )[:40]

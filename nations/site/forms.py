@@ -75,6 +75,8 @@ class PublicForm(forms.Form):
                 choices=[(i, str(i)) for i in range(page.max_guests + 1)],
                 coerce=int,
                 initial=0,
+                required=False,
+                empty_value=0,
             )
         if kind == Page.Kind.VOLUNTEER:
             if page.skills:

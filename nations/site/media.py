@@ -22,8 +22,8 @@ class ImageRejected(ValueError):
     """The upload is not an image we accept; the message says why, for the staff member."""
 
 
-def prepare_image(upload) -> tuple[ContentFile, str]:
-    """(re-encoded file, extension) for an uploaded file, or ImageRejected."""
+def prepare_image(upload) -> tuple[ContentFile, str, tuple[int, int]]:
+    """(re-encoded file, extension, size) for an uploaded file, or ImageRejected."""
     size = getattr(upload, "size", None) or 0
     if size > MAX_UPLOAD_BYTES:
         raise ImageRejected(
@@ -63,4 +63,4 @@ def prepare_image(upload) -> tuple[ContentFile, str]:
     else:
         fmt = "JPEG"
         image.save(out, "JPEG", quality=85, optimize=True, progressive=True)
-    return ContentFile(out.getvalue()), FORMATS[fmt]
+    return ContentFile(out.getvalue()), FORMATS[fmt], image.size

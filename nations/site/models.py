@@ -155,7 +155,7 @@ class SubmissionToken(models.Model):
 
 
 class Media(models.Model):
-    file = models.ImageField(upload_to="site/%Y/%m/", width_field="width", height_field="height")
+    file = models.ImageField(upload_to="site/%Y/%m/")
     alt = models.CharField(_("alternative text"), max_length=300, blank=True)
     width = models.PositiveIntegerField(default=0)
     height = models.PositiveIntegerField(default=0)

@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
             name='Media',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('file', models.ImageField(height_field='height', upload_to='site/%Y/%m/', width_field='width')),
+                ('file', models.ImageField(upload_to='site/%Y/%m/')),
                 ('alt', models.CharField(blank=True, max_length=300, verbose_name='alternative text')),
                 ('width', models.PositiveIntegerField(default=0)),
                 ('height', models.PositiveIntegerField(default=0)),
