@@ -976,3 +976,48 @@ def people_list_bulk(
                 ],
             )
         return cursor.rowcount
+
+
+def people_list_bulk(
+    *,
+    people: QuerySet[Person],
+    people_list: PeopleList,
+    actor: Actor = SYSTEM,
+    remove: bool = False,
+) -> int:
+    """Add (or remove) every person of a queryset to a static list with set-based SQL, writing
+    one timeline entry per person actually added or removed. Idempotent; returns how many
+    changed."""
+    from django.db import connection
+
+    person_sql, params = people.values("id").query.sql_with_params()
+    now = timezone.now()
+    kind = Activity.Kind.UNLISTED if remove else Activity.Kind.LISTED
+    with transaction.atomic(), connection.cursor() as cursor:
+        if remove:
+            cursor.execute(
+                "WITH changed AS (DELETE FROM people_listmembership WHERE people_list_id = %s"
+                f" AND person_id IN ({person_sql}) RETURNING person_id) "
+                "INSERT INTO people_activity (person_id, kind, summary, data, actor_id, actor_name, at)"
+                " SELECT person_id, %s, %s, '{}', %s, %s, %s FROM changed",
+                [people_list.pk, *params, kind, people_list.name, actor.user_id, actor.name, now],
+            )
+        else:
+            cursor.execute(
+                "WITH changed AS (INSERT INTO people_listmembership (people_list_id, person_id,"
+                f" created_at) SELECT %s, id, %s FROM ({person_sql}) p ON CONFLICT DO NOTHING"
+                " RETURNING person_id) "
+                "INSERT INTO people_activity (person_id, kind, summary, data, actor_id, actor_name, at)"
+                " SELECT person_id, %s, %s, '{}', %s, %s, %s FROM changed",
+                [
+                    people_list.pk,
+                    now,
+                    *params,
+                    kind,
+                    people_list.name,
+                    actor.user_id,
+                    actor.name,
+                    now,
+                ],
+            )
+        return cursor.rowcount

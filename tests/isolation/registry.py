@@ -94,3 +94,24 @@ def _custom_field_ids(victim):
         slug="isolation_marker", defaults={"label": "Isolation marker", "kind": "text"}
     )
     return [field.pk]
+
+
+@register("segment_id")
+def _segment_ids(victim):
+    from nations.people.models import Segment
+
+    segment, _ = Segment.objects.get_or_create(
+        name="Victim's private segment",
+        defaults={"definition": {"conditions": [{"field": "city", "op": "eq", "value": "Lyon"}]}},
+    )
+    return [segment.pk]
+
+
+@register("list_id")
+def _list_ids(victim):
+    from nations.people.models import ListMembership, PeopleList
+
+    people_list, _ = PeopleList.objects.get_or_create(name="Victim's private list")
+    for person in victim.markers:
+        ListMembership.objects.get_or_create(people_list=people_list, person=person)
+    return [people_list.pk]

@@ -9,7 +9,7 @@ import time
 
 import django
 
-BENCHES = ("clone", "migrate", "signup", "fleet")
+BENCHES = ("clone", "migrate", "signup", "fleet", "people")
 
 
 def main(argv: list[str]) -> int:
@@ -43,6 +43,7 @@ def main(argv: list[str]) -> int:
     from django.db import connection
 
     from . import fleet, provisioning, signup
+    from .people import bench_people
     from .report import Report
 
     report = Report()
@@ -70,6 +71,7 @@ def main(argv: list[str]) -> int:
         "migrate": provisioning.bench_migrate,
         "signup": signup.bench_signup,
         "fleet": fleet.bench_noop_migrate,
+        "people": bench_people,
     }
     for name in BENCHES:
         if name in chosen:
