@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from .models import Activity, Channel, Consent, Person
 
 ICONS = {
-    Activity.Kind.CREATED: "＋",
+    Activity.Kind.CREATED: "+",
     Activity.Kind.IMPORTED: "⇣",
     Activity.Kind.UPDATED: "✎",
     Activity.Kind.MERGED: "⇄",
@@ -22,14 +22,14 @@ ICONS = {
     Activity.Kind.CONTACT: "☎",
     Activity.Kind.CONSENT: "✓",
     Activity.Kind.SIGNED: "✍",
-    Activity.Kind.RSVP: "📅",
+    Activity.Kind.RSVP: "✓",
     Activity.Kind.DONATED: "€",
     Activity.Kind.EMAIL_SENT: "✉",
     Activity.Kind.EMAIL_OPENED: "✉",
     Activity.Kind.EMAIL_CLICKED: "↗",
     Activity.Kind.UNSUBSCRIBED: "⊘",
     Activity.Kind.RECRUITED: "★",
-    Activity.Kind.ERASED: "⌫",
+    Activity.Kind.ERASED: "×",
 }
 
 

@@ -9,7 +9,7 @@ import time
 
 import django
 
-BENCHES = ("clone", "migrate", "signup", "fleet", "people")
+BENCHES = ("clone", "migrate", "signup", "fleet", "people", "merge")
 
 
 def main(argv: list[str]) -> int:
@@ -44,6 +44,7 @@ def main(argv: list[str]) -> int:
 
     from . import fleet, provisioning, signup
     from .people import bench_people
+    from .people_merge import bench_merge
     from .report import Report
 
     report = Report()
@@ -72,6 +73,7 @@ def main(argv: list[str]) -> int:
         "signup": signup.bench_signup,
         "fleet": fleet.bench_noop_migrate,
         "people": bench_people,
+        "merge": bench_merge,
     }
     for name in BENCHES:
         if name in chosen:

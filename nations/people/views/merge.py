@@ -51,13 +51,31 @@ def duplicates(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _related_label(model) -> str:
+    labels = {
+        "people.activity": _("timeline entries"),
+        "people.personemail": _("emails"),
+        "people.personphone": _("phones"),
+        "people.tagging": _("tags"),
+        "people.listmembership": _("lists"),
+        "people.note": _("notes"),
+        "people.contactlog": _("contact log"),
+        "people.consentchange": _("consent history"),
+        "people.merge": _("earlier merges"),
+        "people.person": _("recruits"),
+    }
+    return str(labels.get(model._meta.label_lower, model._meta.verbose_name_plural))
+
+
 def _related_counts(person: Person) -> dict[str, int]:
-    counts = {}
+    """Rows of every table pointing at the person (later apps' tables included)."""
+    counts: dict[str, int] = {}
     for rel in actions._person_relations():
         model = rel.related_model
         n = model._base_manager.filter(**{rel.field.name: person.pk}).count()
         if n:
-            counts[str(model._meta.verbose_name_plural)] = n
+            label = _related_label(model)
+            counts[label] = counts.get(label, 0) + n
     return counts
 
 
