@@ -1,6 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, reverse_lazy
 
+from nations.site import views_panel as site_panel
 from tenants.forms import NationPasswordResetForm
 
 from . import views
@@ -41,7 +42,8 @@ urlpatterns = [
     ),
     path("people/", include("nations.people.urls")),
     path("jobs/", include("nations.jobs.urls")),
-    path("website/", views.area, {"area": "website"}, name="website"),
+    path("website/", site_panel.pages, name="website"),
+    path("website/", include("nations.site.urls_panel")),
     path("donations/", views.area, {"area": "donations"}, name="donations"),
     path("communication/", views.area, {"area": "communication"}, name="communication"),
     path("settings/", views.settings_general, name="settings"),

@@ -61,16 +61,16 @@ def site_changed() -> None:
 
 
 def site_settings() -> SiteSettings:
+    """The site's settings; until staff save them, unsaved defaults from the nation (a visit
+    never writes)."""
     found = SiteSettings.objects.filter(pk=1).select_related("logo", "favicon").first()
     if found is None:
         nation = getattr(connection, "tenant", None)
-        found, _created = SiteSettings.objects.get_or_create(
+        found = SiteSettings(
             pk=1,
-            defaults={
-                "title": getattr(nation, "name", ""),
-                "language": getattr(nation, "language", "en"),
-                "time_zone": getattr(nation, "timezone", "UTC") or "UTC",
-            },
+            title=getattr(nation, "name", ""),
+            language=getattr(nation, "language", "en"),
+            time_zone=getattr(nation, "timezone", "UTC") or "UTC",
         )
     return found
 

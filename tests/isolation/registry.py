@@ -50,7 +50,7 @@ def _job_ids(victim):
 
 @register("action")
 def _actions(victim):
-    return ["verify", "primary", "remove"]
+    return ["verify", "primary", "remove", "publish", "unpublish", "delete"]
 
 
 @register("uidb64")
@@ -94,6 +94,47 @@ def _custom_field_ids(victim):
         slug="isolation_marker", defaults={"label": "Isolation marker", "kind": "text"}
     )
     return [field.pk]
+
+
+@register("import_id")
+def _import_ids(victim):
+    from nations.imports.models import Import
+
+    ids = list(Import.objects.values_list("pk", flat=True))
+    if not ids:  # give the crawler a real import of the victim's to aim at
+        first = victim.markers[0]
+        ids = [
+            Import.objects.create(
+                file="imports/victim.csv",
+                original_name=f"{first.first_name}.csv",
+                headers=["email"],
+                mapping={"0": "email"},
+                status=Import.Status.FAILED,
+                error=first.email,
+            ).pk
+        ]
+    return ids
+
+
+@register("page_id")
+def _page_ids(victim):
+    from nations.site.models import Page
+
+    # Give the victim a draft and a published petition (in the test's transaction, before the
+    # crawler's snapshot), so page URLs aim at real rows.
+    Page.objects.get_or_create(
+        slug="victim-draft", defaults={"kind": "petition", "title": "Victim draft"}
+    )
+    Page.objects.get_or_create(
+        slug="victim-live",
+        defaults={"kind": "petition", "title": "Victim live", "status": "published"},
+    )
+    return list(Page.objects.values_list("pk", flat=True)[:5])
+
+
+@register("name")
+def _theme_file_names(victim):
+    return ["page.liquid", "theme.css"]
 
 
 @register("segment_id")

@@ -57,3 +57,15 @@ def form_data(nation, page, **values) -> dict:
     }
     data.update(values)
     return {k: v for k, v in data.items() if v is not None}
+
+
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks):
+    """`committed(client.post, url, data)`: what runs after commit (cache invalidation, email)
+    runs, as it would outside the test's transaction."""
+
+    def run(func, *args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return func(*args, **kwargs)
+
+    return run

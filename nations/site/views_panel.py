@@ -1,0 +1,386 @@
+"""The Website area of the control panel: pages, media, menu, theme, site settings.
+
+Every view is scoped by staff_required("site.edit") (submissions: people.view too, since they
+show people); the schema scopes the rows to the nation."""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db import connection, transaction
+from django.db.models import Count
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from django_tenants.utils import schema_context
+
+from nations.panel.access import staff_required
+from themes import engine
+
+from . import actions
+from .media import MAX_UPLOAD_BYTES, ImageRejected
+from .models import Media, MenuItem, Page, Redirect, TemplateOverride
+from .panel_forms import MediaForm, NewPageForm, PageForm, SiteSettingsForm, ThemeForm
+from .public import base_url, page_data, render_site
+
+
+def _ctx(tab: str, **extra):
+    return {"section": "website", "tab": tab, **extra}
+
+
+@staff_required("site.edit")
+def pages(request):
+    rows = (
+        Page.objects.filter(blog__isnull=True)
+        .annotate(n_submissions=Count("submissions"))
+        .order_by("position", "id")
+    )
+    now = timezone.now()
+    return render(
+        request, "site/panel/pages.html", _ctx("pages", pages=rows, now=now, new_form=NewPageForm())
+    )
+
+
+@staff_required("site.edit")
+def page_new(request):
+    form = NewPageForm(request.POST or None, initial={"kind": request.GET.get("kind", "basic")})
+    if request.method == "POST" and form.is_valid():
+        title = form.cleaned_data["title"]
+        base = slugify(title)[:80] or "page"
+        slug, n = base, 2
+        while Page.objects.filter(slug=slug).exists() or slug in _reserved():
+            slug, n = f"{base}-{n}", n + 1
+        kind = form.cleaned_data["kind"]
+        page = actions.page_save(
+            page=Page(kind=kind),
+            data={
+                "title": title,
+                "slug": slug,
+                "max_guests": 4,
+                "blog": Page.objects.filter(kind="blog").first() if kind == "post" else None,
+            },
+        )
+        messages.success(request, _("Page created as a draft. Fill it in, then publish it."))
+        return redirect("panel:website:edit", page_id=page.pk)
+    return render(request, "site/panel/page_new.html", _ctx("pages", form=form))
+
+
+def _reserved():
+    from .urls import RESERVED_SLUGS
+
+    return RESERVED_SLUGS
+
+
+@staff_required("site.edit")
+def page_edit(request, page_id: int):
+    page = get_object_or_404(Page, pk=page_id)
+    form = PageForm(request.POST or None, instance=page, kind=page.kind)
+    if request.method == "POST" and form.is_valid():
+        data = {name: form.cleaned_data[name] for name in form.fields}
+        actions.page_save(page=page, data=data)
+        messages.success(request, _("Page saved."))
+        if request.POST.get("then") == "publish":
+            actions.page_publish(page=page)
+            messages.success(request, _("Page published."))
+        return redirect("panel:website:edit", page_id=page.pk)
+    embed = {
+        "iframe": f'<iframe src="{base_url(request)}/{page.slug}/embed/" title="{page.title}" '
+        'style="width:100%;max-width:480px;border:0;min-height:560px" loading="lazy"></iframe>',
+        "script": f'<script src="{base_url(request)}/embed.js" data-page="{page.slug}" async></script>',
+    }
+    posts = (
+        Page.objects.filter(blog=page).order_by("-publish_at", "-id")
+        if page.kind == "blog"
+        else None
+    )
+    return render(
+        request,
+        "site/panel/page_edit.html",
+        _ctx(
+            "pages",
+            page=page,
+            form=form,
+            embed=embed if page.has_form else None,
+            live=page.is_live(),
+            submissions=page.submissions.count() if page.has_form else None,
+            posts=posts,
+            scheduled=page.status == "published"
+            and page.publish_at
+            and page.publish_at > timezone.now(),
+        ),
+    )
+
+
+@staff_required("site.edit")
+@require_POST
+def page_action(request, page_id: int, action: str):
+    page = get_object_or_404(Page, pk=page_id)
+    if action == "publish":
+        at = None
+        if request.POST.get("at"):
+            try:
+                at = timezone.make_aware(datetime.fromisoformat(request.POST["at"]))
+            except ValueError:
+                messages.error(request, _("Pick a valid date and time to schedule."))
+                return redirect("panel:website:edit", page_id=page.pk)
+        actions.page_publish(page=page, at=at)
+        messages.success(
+            request, _("Page scheduled.") if at and at > timezone.now() else _("Page published.")
+        )
+    elif action == "unpublish":
+        actions.page_unpublish(page=page)
+        messages.success(request, _("Page unpublished: visitors no longer see it."))
+    elif action in ("up", "down"):
+        actions.page_move(page=page, direction=-1 if action == "up" else 1)
+        return redirect("panel:website")
+    elif action == "delete":
+        target = request.POST.get("redirect_to", "").strip()
+        if target and not target.startswith("/"):
+            target = ""
+        actions.page_delete(page=page, redirect_to=target)
+        messages.success(request, _("Page deleted."))
+        return redirect("panel:website")
+    else:
+        raise Http404
+    return redirect("panel:website:edit", page_id=page.pk)
+
+
+@staff_required("site.edit")
+def page_preview(request, page_id: int):
+    """The page as visitors will see it, drafts and draft theme files included; never cached."""
+    page = get_object_or_404(Page, pk=page_id)
+    s = actions.site_settings()
+    template, data = page_data(request, page, s)
+    response = render_site(
+        request, template, data, title=page.title, draft_theme=True, noindex=True, s=s
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@staff_required("people.view")
+def page_submissions(request, page_id: int):
+    page = get_object_or_404(Page, pk=page_id)
+    rows = page.submissions.select_related("person").order_by("-created_at", "-id")
+    if request.GET.get("format") == "csv":
+        return _submissions_csv(page, rows)
+    paginator = Paginator(rows, 50)
+    current = paginator.get_page(request.GET.get("page"))
+    questions = [q["label"] for q in page.questions] if page.kind == "survey" else []
+    return render(
+        request,
+        "site/panel/submissions.html",
+        _ctx("pages", page=page, rows=current, total=paginator.count, questions=questions),
+    )
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _submissions_csv(page: Page, rows):
+    labels = [q["label"] for q in page.questions]
+    extra = sorted(
+        {k for a in rows.values_list("answers", flat=True)[:1000] for k in a} - set(labels)
+    )
+    header = [
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "city",
+        "status",
+        "guests",
+        "at",
+        *labels,
+        *extra,
+    ]
+    writer = csv.writer(_Echo())
+    schema = connection.schema_name
+
+    def lines():
+        yield writer.writerow(header)
+        # Streaming runs after the routing middleware has switched back to `public`.
+        with schema_context(schema):
+            yield from _rows()
+
+    def _rows():
+        for s in rows.iterator(chunk_size=1000):
+            answers = s.answers or {}
+            values = [answers.get(k, "") for k in labels + extra]
+            values = ["; ".join(v) if isinstance(v, list) else v for v in values]
+            p = s.person
+            yield writer.writerow(
+                [
+                    p.first_name,
+                    p.last_name,
+                    p.email,
+                    p.phone,
+                    p.city,
+                    s.status,
+                    s.guests,
+                    s.created_at.isoformat(),
+                    *values,
+                ]
+            )
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{page.slug}-responses.csv"'
+    return response
+
+
+@staff_required("site.edit")
+def media(request):
+    form = MediaForm()
+    if request.method == "POST":
+        if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_UPLOAD_BYTES + 64 * 1024:
+            messages.error(request, _("This file is too large. The limit is 10 MB."))
+            return redirect("panel:website:media")
+        form = MediaForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                actions.media_add(upload=form.cleaned_data["file"], alt=form.cleaned_data["alt"])
+            except ImageRejected as exc:
+                form.add_error("file", str(exc))
+            else:
+                messages.success(request, _("Image uploaded."))
+                return redirect("panel:website:media")
+    items = Paginator(Media.objects.all(), 48).get_page(request.GET.get("page"))
+    return render(request, "site/panel/media.html", _ctx("media", form=form, items=items))
+
+
+@staff_required("site.edit")
+def menu(request):
+    pages_ = Page.objects.exclude(kind=Page.Kind.POST).order_by("position", "id")
+    if request.method == "POST":
+        items = []
+        labels = request.POST.getlist("label")
+        targets = request.POST.getlist("target")
+        for label, target in zip(labels, targets, strict=False):
+            label = label.strip()[:60]
+            if not label or not target:
+                continue
+            if target.startswith("page:"):
+                page = pages_.filter(pk=target[5:]).first() if target[5:].isdigit() else None
+                if page:
+                    items.append((label, page, ""))
+            elif target.startswith("/") or target.startswith("https://"):
+                items.append((label, None, target[:300]))
+        actions.menu_replace(items=items)
+        messages.success(request, _("Menu saved."))
+        return redirect("panel:website:menu")
+    current = [
+        {"label": i.label, "target": f"page:{i.page_id}" if i.page_id else i.url}
+        for i in MenuItem.objects.select_related("page")
+    ]
+    rows = current + [{"label": "", "target": ""}] * 3
+    return render(request, "site/panel/menu.html", _ctx("menu", rows=rows, pages=pages_))
+
+
+@staff_required("site.edit")
+def theme(request):
+    s = actions.site_settings()
+    form = ThemeForm(request.POST or None, instance=s)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            form.save()
+            actions.site_changed()
+        messages.success(request, _("Theme saved."))
+        return redirect("panel:website:theme")
+    overrides = {o.name: o for o in TemplateOverride.objects.filter(theme=s.theme)}
+    files = [
+        {"name": name, "override": overrides.get(name)} for name in engine.theme_files(s.theme)
+    ]
+    return render(
+        request, "site/panel/theme.html", _ctx("theme", form=form, files=files, settings=s)
+    )
+
+
+def _sample_data(request) -> dict:
+    page = Page.objects.filter(kind=Page.Kind.PETITION).first() or Page(
+        kind="petition", title=_("Example petition"), slug="example", goal=100
+    )
+    return {
+        "page": {"title": page.title, "kind": page.kind, "url": "/"},
+        "site": {"title": request.tenant.name},
+    }
+
+
+@staff_required("site.edit")
+def theme_file(request, name: str):
+    s = actions.site_settings()
+    if name not in engine.theme_files(s.theme):
+        raise Http404
+    original = engine.original_source(s.theme, name) or ""
+    override = TemplateOverride.objects.filter(theme=s.theme, name=name).first()
+    error = ""
+    if request.method == "POST":
+        source = request.POST.get("source", "")[: engine.CSS_LIMIT]
+        action = request.POST.get("action")
+        if action == "revert":
+            TemplateOverride.objects.filter(theme=s.theme, name=name).delete()
+            actions.site_changed()
+            messages.success(request, _("Back to the theme's original %(name)s.") % {"name": name})
+            return redirect("panel:website:theme_file", name=name)
+        if name.endswith(".liquid"):
+            error = engine.check(s.theme, name, source, _sample_data(request))
+        if not error:
+            override, _created = TemplateOverride.objects.get_or_create(theme=s.theme, name=name)
+            override.draft = source
+            if action == "publish":
+                override.source = source
+                override.draft = ""
+                override.last_error = ""
+                actions.site_changed()
+            override.updated_at = timezone.now()
+            override.save()
+            messages.success(
+                request,
+                _("Published: visitors now see your version.")
+                if action == "publish"
+                else _("Draft saved. Preview it, then publish."),
+            )
+            return redirect("panel:website:theme_file", name=name)
+        current = source
+    else:
+        current = (override.draft or override.source) if override else original
+    preview_page = Page.objects.filter(status="published").first()
+    return render(
+        request,
+        "site/panel/theme_file.html",
+        _ctx(
+            "theme",
+            name=name,
+            source=current,
+            original=original,
+            override=override,
+            error=error,
+            preview_page=preview_page,
+        ),
+    )
+
+
+@staff_required("site.edit")
+def site_settings_view(request):
+    s = actions.site_settings()
+    redirects = "\n".join(f"{r.old_path} -> {r.new_path}" for r in Redirect.objects.all())
+    form = SiteSettingsForm(request.POST or None, instance=s, initial={"redirects": redirects})
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            form.save()
+            Redirect.objects.all().delete()
+            Redirect.objects.bulk_create(
+                Redirect(old_path=old, new_path=new)
+                for old, new in dict(form.cleaned_data["redirects"]).items()
+            )
+            actions.site_changed()
+        messages.success(request, _("Site settings saved."))
+        return redirect("panel:website:settings")
+    return render(request, "site/panel/settings.html", _ctx("settings", form=form))
