@@ -87,6 +87,19 @@ class Import(models.Model):
         return str(names.get(self.delimiter, self.delimiter))
 
     @property
+    def encoding_name(self) -> str:
+        names = {
+            "utf-8": "UTF-8",
+            "utf-8-sig": "UTF-8",
+            "utf-16": "UTF-16",
+            "utf-16-le": "UTF-16",
+            "utf-16-be": "UTF-16",
+            "cp1252": "Windows (Latin-1)",
+            "latin-1": "Latin-1",
+        }
+        return names.get(self.encoding, self.encoding)
+
+    @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED)
 

@@ -14,10 +14,9 @@ from functools import lru_cache
 import phonenumbers
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from phonenumbers import phonenumberutil
 
 from nations.people.models import Person
-from nations.people.normalise import clean_email, clean_phone, search_text
+from nations.people.normalise import clean_email, clean_phone, fold
 
 from .columns import TARGETS
 
@@ -166,12 +165,8 @@ class RowCleaner:
             row.phone2 = ""
         emails = [e for e in (row.email, row.email2) if e]
         phones = [p for p in (row.phone, row.phone2) if p]
-        row.search_text = search_text(
-            first_name=row.first_name,
-            middle_name=row.middle_name,
-            last_name=row.last_name,
-            emails=emails,
-            phones=phones,
+        row.search_text = fast_search_text(
+            row.first_name, row.middle_name, row.last_name, emails, phones
         )
         if row.tags:
             row.tags = sorted(set(row.tags))
@@ -233,7 +228,7 @@ class RowCleaner:
             match = fast.pattern.fullmatch(digits)
             if match:
                 national = match.group(1)
-                kind = phonenumberutil._number_type_helper(national, fast.metadata)
+                kind = fast.number_type(national)
                 if kind == phonenumbers.PhoneNumberType.UNKNOWN:
                     raise RowProblem(
                         _("“%(value)s” is not a valid phone number") % {"value": value}
@@ -247,6 +242,28 @@ class RowCleaner:
             ) from None
 
 
+@lru_cache(maxsize=200_000)
+def _fold_word(text: str) -> str:
+    return fold(text)
+
+
+def _fold_part(text: str) -> str:
+    if text.isascii():
+        return " ".join(text.lower().split())
+    return _fold_word(text)  # names repeat: a million rows hold a few thousand distinct ones
+
+
+def fast_search_text(
+    first_name: str, middle_name: str, last_name: str, emails: list[str], phones: list[str]
+) -> str:
+    """normalise.search_text(), part by part: folding is per character and never joins two
+    parts, so the folded parts joined with spaces are the fold of the whole."""
+    parts = [first_name, middle_name, last_name, *emails]
+    parts += [p.lstrip("+") for p in phones]
+    parts += ["0" + p[3:] for p in phones if p.startswith("+33")]
+    return " ".join(f for f in (_fold_part(p) for p in parts if p) if f)
+
+
 _KINDS = {
     phonenumbers.PhoneNumberType.MOBILE: "mobile",
     phonenumbers.PhoneNumberType.FIXED_LINE: "landline",
@@ -254,11 +271,55 @@ _KINDS = {
 }
 
 
-@dataclass(frozen=True)
+_T = phonenumbers.PhoneNumberType
+_SPECIAL_TYPES = (
+    ("premium_rate", _T.PREMIUM_RATE),
+    ("toll_free", _T.TOLL_FREE),
+    ("shared_cost", _T.SHARED_COST),
+    ("voip", _T.VOIP),
+    ("personal_number", _T.PERSONAL_NUMBER),
+    ("pager", _T.PAGER),
+    ("uan", _T.UAN),
+    ("voicemail", _T.VOICEMAIL),
+)
+
+
+def _desc_matcher(desc):
+    """phonenumberutil._is_number_matching_desc for one description, precompiled."""
+    if desc is None or not desc.national_number_pattern:
+        return lambda number: False
+    lengths = frozenset(desc.possible_length or ())
+    fullmatch = re.compile(desc.national_number_pattern).fullmatch
+    if lengths:
+        return lambda number: len(number) in lengths and fullmatch(number) is not None
+    return lambda number: fullmatch(number) is not None
+
+
 class _FastPhone:
-    pattern: re.Pattern
-    metadata: object
-    prefix: str
+    """phonenumberutil._number_type_helper with its regular expressions compiled once."""
+
+    def __init__(self, pattern: re.Pattern, metadata, prefix: str) -> None:
+        self.pattern = pattern
+        self.prefix = prefix
+        self.general = _desc_matcher(metadata.general_desc)
+        self.specials = [(_desc_matcher(getattr(metadata, n)), t) for n, t in _SPECIAL_TYPES]
+        self.fixed = _desc_matcher(metadata.fixed_line)
+        self.mobile = _desc_matcher(metadata.mobile)
+        self.same = metadata.same_mobile_and_fixed_line_pattern
+
+    def number_type(self, national: str):
+        if not self.general(national):
+            return _T.UNKNOWN
+        for matches, kind in self.specials:
+            if matches(national):
+                return kind
+        if self.fixed(national):
+            if self.same or self.mobile(national):
+                return _T.FIXED_LINE_OR_MOBILE
+            return _T.FIXED_LINE
+        if not self.same and self.mobile(national):
+            return _T.MOBILE
+        return _T.UNKNOWN
 
 
 @lru_cache(maxsize=32)

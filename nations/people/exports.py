@@ -98,7 +98,7 @@ def people_for(source: str, source_id: int | None):
         segment = Segment.objects.filter(pk=source_id).first()
         if segment is None:
             raise ExportSourceMissing
-        return segment_people(segment)
+        return segment_people(segment.definition)
     if source == "list":
         people_list = PeopleList.objects.filter(pk=source_id).first()
         if people_list is None:

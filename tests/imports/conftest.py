@@ -44,8 +44,10 @@ def run_file(
         )
         people_import.status = "running"
         people_import.save()
-        return import_run(people_import.pk)
+        done = import_run(people_import.pk)
+        done.reasons = dict(done.rejections.values_list("line", "reason"))
+        return done
 
 
 def reasons(people_import) -> dict[int, str]:
-    return dict(people_import.rejections.values_list("line", "reason"))
+    return people_import.reasons

@@ -9,7 +9,7 @@ import time
 
 import django
 
-BENCHES = ("clone", "migrate", "signup", "fleet", "people", "merge")
+BENCHES = ("clone", "migrate", "signup", "fleet", "people", "merge", "imports")
 
 
 def main(argv: list[str]) -> int:
@@ -43,6 +43,7 @@ def main(argv: list[str]) -> int:
     from django.db import connection
 
     from . import fleet, provisioning, signup
+    from .imports import bench_imports
     from .people import bench_people
     from .people_merge import bench_merge
     from .report import Report
@@ -73,6 +74,7 @@ def main(argv: list[str]) -> int:
         "signup": signup.bench_signup,
         "fleet": fleet.bench_noop_migrate,
         "people": bench_people,
+        "imports": bench_imports,
         "merge": bench_merge,
     }
     for name in BENCHES:
