@@ -165,8 +165,35 @@ def cmd_run(argv: list[str]) -> int:
     with stack("data", durable=True) as env:
         env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
         env.setdefault("EMAIL_URL", "smtp://127.0.0.1:1025")
+        stripe_child = None
+        if not env.get("STRIPE_SECRET_KEY"):
+            # No Stripe keys: the local Stripe server stands in (config/stripe_server).
+            stripe_port = env.get("STRIPE_LOCAL_PORT", "12111")
+            env["STRIPE_SECRET_KEY"] = "sk_test_local_devstack"
+            env["STRIPE_WEBHOOK_SECRET"] = "whsec_local_devstack"
+            env["STRIPE_API_BASE"] = f"http://127.0.0.1:{stripe_port}"
+            stripe_child = subprocess.Popen(
+                [
+                    PYTHON,
+                    "-m",
+                    "config.stripe_server",
+                    "--port",
+                    stripe_port,
+                    "--state",
+                    str(DEV / "data" / "stripe.json"),
+                    "--webhook-url",
+                    f"http://localhost:{port}/billing/webhooks/stripe/",
+                    "--webhook-secret",
+                    env["STRIPE_WEBHOOK_SECRET"],
+                ],
+                env=env,
+                cwd=ROOT,
+            )
         manage(env, "migrate_schemas", "--noinput", "-v", "0")
         manage(env, "seed_demo")
+        manage(env, "seed_demo_site")
+        if env.get("STRIPE_SECRET_KEY"):
+            manage(env, "billing_sync_stripe", check=False)
         children = [
             subprocess.Popen(
                 [
@@ -204,6 +231,8 @@ def cmd_run(argv: list[str]) -> int:
                 [PYTHON, str(ROOT / "manage.py"), "runserver", f"0.0.0.0:{port}"], env=env, cwd=ROOT
             ),
         ]
+        if stripe_child is not None:
+            children.append(stripe_child)
         time.sleep(1.5)
         _say("Nations is running. Ctrl-C stops everything.")
         _say(f"  platform (signup, operator console): http://localhost:{port}/")
@@ -215,6 +244,11 @@ def cmd_run(argv: list[str]) -> int:
             f"(http://localhost:{port}/operator/)"
         )
         _say(f"  outgoing mail is caught and saved in {DEV / 'data' / 'mail'}")
+        if stripe_child is not None:
+            _say(
+                f"  local Stripe server (no STRIPE_SECRET_KEY set): {env['STRIPE_API_BASE']}/ "
+                "— pay with 4242 4242 4242 4242; 4000 0000 0000 0002 is declined"
+            )
         try:
             while all(child.poll() is None for child in children):
                 time.sleep(0.5)

@@ -116,6 +116,9 @@ def nation_create(
                 verified_at=timezone.now(),
             )
             Membership.objects.create(user=user, nation=nation, role=Membership.Role.OWNER)
+            from billing.actions import trial_start  # billing depends on tenants, not back
+
+            trial_start(nation=nation, plan_code=plan)
             nation.status = Nation.Status.ACTIVE
             nation.save(update_fields=["status"])
     except IntegrityError as exc:
@@ -202,7 +205,11 @@ def normalise_hostname(value: str) -> str:
 
 
 def domain_add(*, nation: Nation, hostname: str) -> Domain:
-    """Register a custom domain for `nation`, unverified until its TXT record is seen."""
+    """Register a custom domain for `nation`, unverified until its TXT record is seen.
+
+    Refused (DomainError) beyond the plan's custom-domain limit."""
+    from billing.limits import PlanLimitReached, ensure_within
+
     host = normalise_hostname(hostname)
     if not HOSTNAME_RE.match(host):
         raise DomainError(_("This is not a valid domain name (for example: www.example.org)."))
@@ -211,6 +218,10 @@ def domain_add(*, nation: Nation, hostname: str) -> Domain:
         raise DomainError(
             _("Subdomains of %(platform)s are given by the platform.") % {"platform": platform}
         )
+    try:
+        ensure_within(nation, "domains", adding=1)
+    except PlanLimitReached as exc:
+        raise DomainError(str(exc)) from exc
     try:
         with transaction.atomic():
             return Domain.objects.create(

@@ -44,11 +44,23 @@ class SignupForm(forms.Form):
     language = forms.ChoiceField(
         label=_("Language of your nation"), choices=Nation.Language.choices
     )
+    plan = forms.ChoiceField(
+        label=_("Plan for your free trial"),
+        initial="starter",
+        required=False,
+        help_text=_("14 days free, no card. You can change plans at any time."),
+    )
 
     def __init__(self, *args, user: User | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
         self.fields["country"].choices = country_choices()
+        from billing.models import Plan
+
+        self.fields["plan"].choices = [
+            (p.code, f"{p.name} — ${p.monthly_cents // 100:,}/mo")
+            for p in Plan.objects.filter(is_active=True)
+        ]
         if user is not None and user.is_authenticated:
             for name in ("full_name", "email", "password"):
                 del self.fields[name]
@@ -59,6 +71,9 @@ class SignupForm(forms.Form):
         if Nation.objects.filter(slug=slug).exists():
             raise forms.ValidationError(_("This web address is already taken."), code="taken")
         return slug
+
+    def clean_plan(self) -> str:
+        return self.cleaned_data.get("plan") or "starter"
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].strip().lower()

@@ -108,6 +108,10 @@ class NationStatusMiddleware:
     def __call__(self, request):
         nation = request.tenant
         if nation is not None and nation.status != Nation.Status.ACTIVE:
+            from billing.state import panel_open_while_suspended
+
+            if panel_open_while_suspended(request):  # to pay is to come back
+                return self.get_response(request)
             if request.path.startswith("/panel/"):
                 return render(
                     request,

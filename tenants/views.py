@@ -46,6 +46,7 @@ def signup(request):
                     country=data["country"],
                     language=data["language"],
                     owner=owner,
+                    plan=data["plan"],
                 )
             except SlugTaken:
                 form.add_error("slug", _("This web address was just taken. Please choose another."))

@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "tenants.middleware.NationStatusMiddleware",
+    "billing.middleware.ReadOnlyPanelMiddleware",
     "django_ratelimit.middleware.RatelimitMiddleware",
 ]
 
@@ -85,6 +86,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "config.context_processors.platform",
+                "billing.context_processors.billing",
             ],
         },
     },
@@ -124,6 +126,7 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "verify-pending-domains": {"task": "tenants.verify_pending_domains", "schedule": 600.0},
     "purge-nations-due-for-deletion": {"task": "tenants.purge_due_nations", "schedule": 3600.0},
+    "billing-state-transitions": {"task": "billing.tick", "schedule": 900.0},
 }
 
 # --- Accounts and security -------------------------------------------------------------------
@@ -171,6 +174,17 @@ NATIONS_DNS_RESOLVER = env("NATIONS_DNS_RESOLVER", default="tenants.dns.SystemRe
 NATIONS_DNS_NAMESERVERS = env.list("NATIONS_DNS_NAMESERVERS", default=[])
 NATIONS_DNS_PORT = env.int("NATIONS_DNS_PORT", default=53)
 NATIONS_DELETION_GRACE_DAYS = env.int("NATIONS_DELETION_GRACE_DAYS", default=30)
+
+# --- Billing (Stripe) -------------------------------------------------------------------------
+# Without a key, plans and limits still apply but no payment can be taken. STRIPE_API_BASE points
+# the SDK at the local Stripe server (config/stripe_server; `make run` starts one when no key is
+# set); empty means Stripe itself.
+STRIPE_SECRET_KEY = secret("STRIPE_SECRET_KEY", "")
+STRIPE_WEBHOOK_SECRET = secret("STRIPE_WEBHOOK_SECRET", "")
+STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
+BILLING_TRIAL_DAYS = env.int("BILLING_TRIAL_DAYS", default=14)
+BILLING_GRACE_DAYS = env.int("BILLING_GRACE_DAYS", default=7)  # past due, then read-only
+BILLING_SITE_DAYS = env.int("BILLING_SITE_DAYS", default=14)  # read-only, then suspended
 
 # --- i18n ------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"

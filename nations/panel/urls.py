@@ -52,5 +52,6 @@ urlpatterns = [
         "settings/domains/<int:domain_id>/<slug:action>/", views.domain_action, name="domain_action"
     ),
     path("settings/staff/", views.staff, name="staff"),
+    path("settings/billing/", include("billing.urls")),
     path("settings/staff/<int:membership_id>/remove/", views.staff_remove, name="staff_remove"),
 ]

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
+from billing.limits import PlanLimitReached, ensure_within
 from nations.people.models import Person
 from tenants.actions import (
     DomainError,
@@ -229,6 +230,26 @@ def staff(request):
             email = data["email"].lower()
             user = User.objects.filter(email__iexact=email).first()
             invited = user is None
+            is_new_seat = (
+                invited or not Membership.objects.filter(user=user, nation=nation).exists()
+            )
+            if is_new_seat:
+                try:
+                    ensure_within(nation, "staff", adding=1)
+                except PlanLimitReached as error:
+                    form.add_error("email", str(error))
+                    return render(
+                        request,
+                        "panel/settings_staff.html",
+                        {
+                            "form": form,
+                            "members": Membership.objects.filter(nation=nation)
+                            .select_related("user")
+                            .order_by("role"),
+                            "section": "settings",
+                            "tab": "staff",
+                        },
+                    )
             if invited:
                 user = User.objects.create_user(
                     email=email,
