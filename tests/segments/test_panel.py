@@ -192,6 +192,14 @@ def test_bulk_action_form_creates_a_job(alpha, cast, django_capture_on_commit_ca
         )
     page = panel.get(f"/panel/people/bulk/?segment={segment.pk}").content.decode()
     assert "2 people" in page and "Parisians" in page
+    odd = panel.post(
+        "/panel/people/bulk/", {"segment": segment.pk, "action": "list", "target_list": "x"}
+    )
+    assert odd.status_code == 400 and "Pick a list" in odd.content.decode()
+    assert (
+        panel.post(f"/panel/people/lists/{cast['board'].pk}/remove/", {"person": "x"}).status_code
+        == 404
+    )
     missing = panel.post("/panel/people/bulk/", {"segment": segment.pk, "action": "tag", "tag": ""})
     assert missing.status_code == 400 and "Type the tag" in missing.content.decode()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:

@@ -220,7 +220,8 @@ def list_delete(request, list_id: int):
 @require_POST
 def list_member_remove(request, list_id: int):
     people_list = get_object_or_404(PeopleList, pk=list_id)
-    person = get_object_or_404(Person, pk=request.POST.get("person") or 0)
+    person_id = request.POST.get("person", "")
+    person = get_object_or_404(Person, pk=int(person_id) if person_id.isdigit() else 0)
     list_remove(people_list=people_list, person=person, actor=_actor(request))
     messages.success(
         request,
@@ -317,7 +318,10 @@ def bulk_action(request):
                     "tag": target,
                 }
         elif action in ("list", "unlist"):
-            people_list = PeopleList.objects.filter(pk=request.POST.get("target_list") or 0).first()
+            list_id = request.POST.get("target_list", "")
+            people_list = PeopleList.objects.filter(
+                pk=int(list_id) if list_id.isdigit() else 0
+            ).first()
             if people_list is None:
                 error = _("Pick a list.")
             else:
