@@ -161,4 +161,4 @@ def test_the_message_speaks_the_users_language(tiny):
     with pytest.raises(PlanLimitReached) as raised:
         ensure_within(tiny.nation, "people", adding=10)
     with translation.override("fr"):
-        assert "Votre offre Tiny" in str(raised.value)
+        assert "Votre formule Tiny autorise 3 personnes" in str(raised.value)
