@@ -36,7 +36,7 @@ def default_body(page) -> str:
     lines = [_("Hello {{ first_name }},"), ""]
     if page.kind == "event":
         lines += [
-            _("{{ status }}"),
+            "{{ status }}",
             "",
             "{{ page_title }}",
             "{{ event_when }}",

@@ -131,6 +131,16 @@ class PageForm(forms.ModelForm):
                 "e.g. Europe/Paris. Empty: the site's time zone."
             )
         self.fields["slug"].help_text = _("The page's address: /address/")
+        self.fields["body"].help_text = ""
+        order = [
+            *COMMON[:4],
+            *BY_KIND.get(kind, []),
+            "social_image",
+            "seo_title",
+            "seo_description",
+            "show_in_menu",
+        ]
+        self.order_fields([name for name in order if name in self.fields])
 
     def clean_slug(self):
         slug = self.cleaned_data["slug"]

@@ -9,7 +9,7 @@ import time
 
 import django
 
-BENCHES = ("clone", "migrate", "signup", "fleet", "people", "merge", "imports")
+BENCHES = ("clone", "migrate", "signup", "fleet", "people", "merge", "imports", "site")
 
 
 def main(argv: list[str]) -> int:
@@ -47,6 +47,7 @@ def main(argv: list[str]) -> int:
     from .people import bench_people
     from .people_merge import bench_merge
     from .report import Report
+    from .site import bench_site
 
     report = Report()
     with connection.cursor() as cursor:
@@ -76,6 +77,7 @@ def main(argv: list[str]) -> int:
         "people": bench_people,
         "imports": bench_imports,
         "merge": bench_merge,
+        "site": bench_site,
     }
     for name in BENCHES:
         if name in chosen:

@@ -23,9 +23,9 @@
     button("B", L.b, cmd("bold")); button("I", L.i, cmd("italic"));
     button("H2", L.h2, cmd("formatBlock", "h2")); button("H3", L.h3, cmd("formatBlock", "h3"));
     button("•", L.ul, cmd("insertUnorderedList")); button("1.", L.ol, cmd("insertOrderedList"));
-    button("❝", L.q, cmd("formatBlock", "blockquote"));
-    button("🔗", L.a, function () { var u = prompt(L.url); if (u) document.execCommand("createLink", false, u); });
-    button("🖼", L.img, function () {
+    button("“ ”", L.q, cmd("formatBlock", "blockquote"));
+    button(L.a, L.a, function () { var u = prompt(L.url); if (u) document.execCommand("createLink", false, u); });
+    button(L.img, L.img, function () {
       var u = prompt(L.src); if (!u) return; var alt = prompt(L.alt) || "";
       var img = document.createElement("img"); img.src = u; img.alt = alt;
       document.execCommand("insertHTML", false, img.outerHTML);

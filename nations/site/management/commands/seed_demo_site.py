@@ -1,0 +1,104 @@
+"""Give the demo nation a website: settings, a petition, an event, a signup page and a menu
+(idempotent; run by `make run` after seed_demo)."""
+
+from datetime import timedelta
+
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from nations.site.actions import menu_replace, page_publish, page_save
+from nations.site.models import Page, SiteSettings
+from tenants.models import Nation
+
+PAGES = [
+    {
+        "kind": "petition",
+        "slug": "pistes-cyclables",
+        "title": "Des pistes cyclables sûres sur tout le boulevard",
+        "intro": "Chaque matin, des centaines d'enfants traversent le boulevard à vélo.",
+        "body": "<p>Nous demandons une piste cyclable protégée sur toute la longueur du boulevard, "
+        "avant la rentrée.</p><h2>Pourquoi maintenant</h2><p>Les travaux de voirie commencent "
+        "en juin : c'est le moment de les faire bien.</p>",
+        "target": "Madame la Maire",
+        "goal": 1000,
+        "show_signers": True,
+        "tags": ["pétition:vélo", "mobilité"],
+        "consent_wording": "Je veux recevoir les nouvelles de la campagne par email.",
+    },
+    {
+        "kind": "event",
+        "slug": "reunion-publique",
+        "title": "Réunion publique : le quartier à vélo",
+        "intro": "Venez partager vos idées et rencontrer l'équipe.",
+        "body": "<p>Entrée libre, café offert. Accessible en fauteuil roulant.</p>",
+        "venue": "Maison des associations",
+        "address": "12 rue de la République, 69001 Lyon",
+        "map_url": "https://www.openstreetmap.org/search?query=69001%20Lyon",
+        "capacity": 80,
+        "event_timezone": "Europe/Paris",
+        "tags": ["événement:réunion"],
+    },
+    {
+        "kind": "signup",
+        "slug": "rejoindre",
+        "title": "Rejoignez-nous",
+        "intro": "Recevez les nouvelles et les prochains rendez-vous.",
+        "body": "<p>Une lettre par mois, pas plus. Désinscription en un clic.</p>",
+        "tags": ["newsletter"],
+    },
+    {
+        "kind": "basic",
+        "slug": "qui-sommes-nous",
+        "title": "Qui sommes-nous ?",
+        "intro": "Des habitantes et habitants qui veulent un quartier plus calme.",
+        "body": "<p>Notre association est née en 2024 autour d'une idée simple : "
+        "se déplacer sans danger.</p>",
+    },
+]
+
+
+class Command(BaseCommand):
+    help = "Seed the demo nation's website (idempotent)."
+
+    def handle(self, *args, **options):
+        nation = Nation.objects.filter(slug="demo").first()
+        if nation is None:
+            self.stdout.write("no demo nation: run seed_demo first")
+            return
+        with tenant_context(nation):
+            SiteSettings.objects.get_or_create(
+                pk=1,
+                defaults={
+                    "title": nation.name,
+                    "tagline": "Pour un quartier où l'on circule en sécurité",
+                    "language": nation.language,
+                    "time_zone": "Europe/Paris",
+                    "primary_colour": "#14532d",
+                    "accent_colour": "#c2410c",
+                },
+            )
+            created = []
+            for spec in PAGES:
+                if Page.objects.filter(slug=spec["slug"]).exists():
+                    continue
+                data = dict(spec)
+                if data["kind"] == "event":
+                    start = (timezone.now() + timedelta(days=10)).replace(
+                        hour=17, minute=0, second=0, microsecond=0
+                    )
+                    data.update(starts_at=start, ends_at=start + timedelta(hours=2))
+                page = page_save(page=Page(), data=data)
+                page_publish(page=page)
+                created.append(page)
+            if created:
+                by_slug = {p.slug: p for p in Page.objects.all()}
+                menu_replace(
+                    items=[
+                        ("Pétition", by_slug.get("pistes-cyclables"), ""),
+                        ("Agenda", None, "/events/"),
+                        ("Rejoindre", by_slug.get("rejoindre"), ""),
+                        ("Qui sommes-nous ?", by_slug.get("qui-sommes-nous"), ""),
+                    ]
+                )
+                self.stdout.write(self.style.SUCCESS(f"demo site: {len(created)} pages"))

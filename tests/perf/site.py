@@ -1,0 +1,213 @@
+"""The public site under load: a cached page GET and a petition signature POST, each beside a
+bare hello-world view served the same way (same gunicorn, middleware and host routing).
+
+A real HTTP server: gunicorn (gthread) on 127.0.0.1, started here with the bench database; load
+from this process with keep-alive connections in a few threads, bounded in time and in count."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from urllib.parse import urlencode
+
+from .report import Report, percentile
+
+HOST = "bench-site.localhost"
+WORKERS, THREADS = 2, 4
+CLIENTS = 8
+SECONDS = 6.0
+MAX_REQUESTS = 20_000
+
+
+class BrokenPath(AssertionError):
+    pass
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _setup() -> None:
+    from django.db import transaction
+    from django_tenants.utils import tenant_context
+
+    from nations.site.actions import page_publish, page_save
+    from nations.site.models import Page
+    from tenants.actions import Owner, nation_create
+    from tenants.models import Nation
+
+    if Nation.objects.filter(slug="bench-site").exists():
+        return
+    with transaction.atomic():
+        nation = nation_create(
+            name="Bench Site",
+            slug="bench-site",
+            country="FR",
+            language="en",
+            owner=Owner(full_name="Bench", email="bench-site@bench.example", password="x" * 12),
+        )
+    with tenant_context(nation):
+        for spec in (
+            {
+                "kind": "basic",
+                "slug": "about",
+                "title": "About us",
+                "body": "<p>" + "Lorem ipsum. " * 200 + "</p>",
+            },
+            {
+                "kind": "petition",
+                "slug": "sign",
+                "title": "Sign this",
+                "goal": 100000,
+                "tags": ["bench"],
+            },
+        ):
+            page_publish(page=page_save(page=Page(), data=spec))
+
+
+def _start_server(port: int) -> subprocess.Popen:
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="tests.perf.site_settings",
+        # The limits still run on every POST (a Redis counter each); set high enough that one
+        # loopback client is not turned away.
+        SITE_FORM_IP_RATE="100000000/m",
+        SITE_FORM_PAGE_RATE="100000000/m",
+    )
+    server = subprocess.Popen(
+        [
+            sys.executable, "-m", "gunicorn", "config.wsgi:application",
+            "--bind", f"127.0.0.1:{port}", "--workers", str(WORKERS), "--threads", str(THREADS),
+            "--worker-class", "gthread", "--keep-alive", "30", "--log-level", "warning",
+        ],
+        env=env,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/__hello__/", headers={"Host": HOST})
+            if conn.getresponse().status == 200:
+                return server
+        except OSError:
+            time.sleep(0.2)
+    server.terminate()
+    raise BrokenPath("gunicorn did not answer within 30 s")
+
+
+def _load(port: int, make_request, expect: int) -> tuple[list[float], float]:
+    """Latencies (s) and elapsed wall time of CLIENTS threads hammering for SECONDS."""
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    stop_at = time.monotonic() + SECONDS
+    counter = iter(range(MAX_REQUESTS))
+
+    def worker():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        mine = []
+        while time.monotonic() < stop_at:
+            try:
+                n = next(counter)
+            except StopIteration:
+                break
+            method, path, body, headers = make_request(n)
+            started = time.perf_counter()
+            conn.request(method, path, body=body, headers={"Host": HOST, **headers})
+            response = conn.getresponse()
+            response.read()
+            mine.append(time.perf_counter() - started)
+            if response.status != expect:
+                errors.append(f"{method} {path}: HTTP {response.status}")
+                break
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=worker) for _ in range(CLIENTS)]
+    began = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(SECONDS + 30)
+    elapsed = time.perf_counter() - began
+    if errors:
+        raise BrokenPath(errors[0])
+    return latencies, elapsed
+
+
+def _figures(report: Report, name: str, latencies: list[float], elapsed: float, **context) -> None:
+    context = {
+        "requests": len(latencies),
+        "clients": CLIENTS,
+        "gunicorn": f"{WORKERS}x{THREADS} gthread",
+        **context,
+    }
+    report.add(f"{name}_rps", len(latencies) / elapsed, "req/s", **context)
+    report.add(f"{name}_p50", percentile(latencies, 50) * 1000, "ms", **context)
+    report.add(f"{name}_p99", percentile(latencies, 99) * 1000, "ms", **context)
+
+
+def bench_site(report: Report) -> None:
+    _setup()
+    port = _free_port()
+    server = _start_server(port)
+    try:
+        get = lambda path: lambda n: ("GET", path, None, {})  # noqa: E731
+        _load(port, get("/about/"), 200)  # warm-up: fills the page cache, loads templates
+        lat, took = _load(port, get("/__hello__/"), 200)
+        _figures(report, "site_hello_get", lat, took, what="bare Django view, same stack")
+        lat, took = _load(port, get("/about/"), 200)
+        _figures(
+            report, "site_cached_page", lat, took, what="GET /about/ from the per-nation page cache"
+        )
+
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/sign/", headers={"Host": HOST})
+        html = conn.getresponse().read().decode()
+        match = re.search(r'name="form_token" value="([^"]+)"', html)
+        if not match:
+            raise BrokenPath("the petition page has no form token")
+        token = match.group(1)
+        run = uuid.uuid4().hex[:8]
+
+        def sign(n):
+            body = urlencode(
+                {
+                    "form_token": token,
+                    "nonce": f"{run}-{n}",
+                    "first_name": "Signer",
+                    "last_name": f"N{n}",
+                    "email": f"signer-{run}-{n}@bench.example",
+                    "city": "Lyon",
+                    "consent": "on",
+                }
+            )
+            return "POST", "/sign/", body, {"Content-Type": "application/x-www-form-urlencoded"}
+
+        post_headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        lat, took = _load(port, lambda n: ("POST", "/__hello_post__/", "a=1", post_headers), 200)
+        _figures(report, "site_hello_post", lat, took, what="bare Django POST view, same stack")
+        lat, took = _load(port, sign, 303)
+        _figures(
+            report,
+            "site_petition_sign",
+            lat,
+            took,
+            what="POST a new signature (new person, tags, consent, timeline, email queued) -> 303",
+        )
+    finally:
+        server.terminate()
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            server.kill()
