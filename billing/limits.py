@@ -17,7 +17,6 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
-from django.db import connection
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -140,7 +139,9 @@ def usage(nation: Nation, name: str) -> int:
 
 
 def people_count(nation: Nation) -> int:
-    with connection.cursor() as cursor:
+    from .meters import _cursor  # schema-qualified SQL: no search_path round trip needed
+
+    with _cursor() as cursor:
         cursor.execute(
             f'SELECT count(*) FROM "{nation.schema_name}".people_person WHERE NOT is_erased'
         )

@@ -37,6 +37,14 @@ def period_start(anchor: datetime, now: datetime) -> datetime:
     return start
 
 
+def _cursor():
+    """A cursor on Django's connection (same transaction) that skips django-tenants' per-cursor
+    `SET search_path`: every statement here names public.billing_usagemeter, and that extra
+    round trip would double the cost of a meter read on the hot path."""
+    connection.ensure_connection()
+    return connection.connection.cursor()
+
+
 def _check(metric: str) -> None:
     if metric not in MONTHLY_METRICS:
         raise ValueError(f"{metric!r} is not a monthly meter; one of {MONTHLY_METRICS}")
@@ -46,7 +54,7 @@ def meter_increment(nation: Nation, metric: str, amount: int = 1, *, now=None) -
     """Add `amount` to this month's meter; returns the new total. One INSERT … ON CONFLICT."""
     _check(metric)
     start = period_start(anchor_for(nation), now or timezone.now())
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(
             "INSERT INTO public.billing_usagemeter (nation_id, metric, period_start, used)"
             " VALUES (%s, %s, %s, %s)"
@@ -72,7 +80,7 @@ def meter_consume(nation: Nation, metric: str, amount: int = 1, *, now=None) -> 
     start = period_start(anchor_for(nation), now or timezone.now())
     row = None
     if amount <= limit:
-        with connection.cursor() as cursor:
+        with _cursor() as cursor:
             cursor.execute(
                 "INSERT INTO public.billing_usagemeter (nation_id, metric, period_start, used)"
                 " VALUES (%s, %s, %s, %s)"
@@ -92,7 +100,7 @@ def meter_consume(nation: Nation, metric: str, amount: int = 1, *, now=None) -> 
 def meter_value(nation: Nation, metric: str, *, now=None) -> int:
     _check(metric)
     start = period_start(anchor_for(nation), now or timezone.now())
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(
             "SELECT used FROM public.billing_usagemeter"
             " WHERE nation_id = %s AND metric = %s AND period_start = %s",

@@ -9,7 +9,7 @@ import time
 
 import django
 
-BENCHES = ("clone", "migrate", "signup", "fleet", "people", "merge", "imports", "site")
+BENCHES = ("clone", "migrate", "signup", "fleet", "people", "merge", "imports", "site", "billing")
 
 
 def main(argv: list[str]) -> int:
@@ -43,6 +43,7 @@ def main(argv: list[str]) -> int:
     from django.db import connection
 
     from . import fleet, provisioning, signup
+    from .billing import bench_billing
     from .imports import bench_imports
     from .people import bench_people
     from .people_merge import bench_merge
@@ -77,6 +78,7 @@ def main(argv: list[str]) -> int:
         "people": bench_people,
         "imports": bench_imports,
         "merge": bench_merge,
+        "billing": bench_billing,
         "site": bench_site,
     }
     for name in BENCHES:
