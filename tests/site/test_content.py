@@ -128,3 +128,24 @@ def test_sitemap_robots_and_feed(alpha):
     assert first.count('class="card-post"') == 10 and "?page=2" in first
     assert client.get("/news/?page=2").content.decode().count('class="card-post"') == 2
     assert client.get("/news/?tag=bikes").content.decode().count('class="card-post"') == 6
+
+
+def test_the_demo_site_command(db, committed):
+    from django.core.management import call_command
+
+    from tenants.actions import nation_create
+    from tests.conftest import new_owner
+
+    nation = nation_create(
+        name="Demo Nation", slug="demo", country="FR", language="fr", owner=new_owner()
+    )
+    committed(call_command, "seed_demo_site")
+    committed(call_command, "seed_demo_site")  # idempotent
+    client = client_for("demo.localhost")
+    home = client.get("/").content.decode()
+    assert (
+        "Des pistes cyclables" in home and "Réunion publique" in home and "Rejoignez-nous" in home
+    )
+    assert "Signez la pétition" in client.get("/pistes-cyclables/").content.decode()  # in French
+    with schema_context(nation.schema_name):
+        assert Page.objects.count() == 4
