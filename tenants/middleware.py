@@ -68,10 +68,23 @@ class NationRoutingMiddleware:
             request.urlconf = settings.ROOT_URLCONF
         set_urlconf(request.urlconf)
         try:
-            return self.get_response(request)
+            response = self.get_response(request)
         finally:
             set_urlconf(None)
             connection.set_schema_to_public()
+        if request.tenant is not None and getattr(response, "streaming", False):
+            # A streamed body (CSV exports) is produced after this middleware has returned:
+            # run its generator inside the nation's schema too.
+            response.streaming_content = _in_schema(request.tenant, response.streaming_content)
+        return response
+
+
+def _in_schema(nation, chunks):
+    connection.set_tenant(nation)
+    try:
+        yield from chunks
+    finally:
+        connection.set_schema_to_public()
 
 
 class NationLocaleMiddleware:

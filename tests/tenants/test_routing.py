@@ -76,3 +76,20 @@ def test_the_nation_language_is_the_default_and_a_visitor_can_switch(alpha):
     assert '<html lang="fr">' in browser.get("/").content.decode()
     browser.post("/i18n/setlang/", {"language": "en", "next": "/"})
     assert '<html lang="en">' in browser.get("/").content.decode()
+
+
+def test_a_streamed_response_is_produced_in_the_nations_schema(alpha, bravo):
+    """Streaming bodies run after the middleware returns; they must still read the nation."""
+    from django.http import StreamingHttpResponse
+    from django.test import RequestFactory
+
+    from nations.people.models import Person
+    from tenants.middleware import NationRoutingMiddleware
+
+    def view(request):
+        return StreamingHttpResponse(p.email for p in Person.objects.order_by("pk").iterator())
+
+    middleware = NationRoutingMiddleware(view)
+    response = middleware(RequestFactory(HTTP_HOST=alpha.host).get("/export.csv"))
+    body = b"".join(response.streaming_content).decode()
+    assert body == alpha.markers[0].email
