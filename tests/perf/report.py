@@ -77,7 +77,14 @@ class Report:
         self.write()
 
     def write(self) -> None:
+        """Merge this run's figures into the file: a `--only` run updates its own figures and
+        keeps the others'."""
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            existing = json.loads(RESULTS.read_text())
+        except (OSError, ValueError):
+            existing = {}
+        existing.update(self.figures)
         partial = RESULTS.with_suffix(".json.partial")
-        partial.write_text(json.dumps(self.figures, indent=2, sort_keys=True) + "\n")
+        partial.write_text(json.dumps(existing, indent=2, sort_keys=True) + "\n")
         partial.replace(RESULTS)
