@@ -67,3 +67,32 @@ def test_owner_subscribes_through_checkout(browser_page, stripe):  # noqa: F811
         assert (sub.plan.code, sub.status, sub.stripe_status) == ("organizer", "active", "active")
     finally:
         committed(_cleanup)
+
+
+def _make_operator():
+    User.objects.filter(email="op@bill-demo.example").delete()
+    User.objects.create_superuser(email="op@bill-demo.example", password=PASSWORD, full_name="Op")
+
+
+def _drop_operator():
+    User.objects.filter(email="op@bill-demo.example").delete()
+
+
+def test_operator_sees_revenue_charts(browser_page):
+    page, port = browser_page
+    committed(_make_operator)
+    try:
+        page.goto(f"http://localhost:{port}/login/")
+        page.get_by_label("Email").fill("op@bill-demo.example")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.goto(f"http://localhost:{port}/operator/")
+        page.get_by_role("link", name="Revenue").click()
+        assert page.get_by_role("img", name="Monthly recurring revenue by plan").is_visible()
+        assert page.get_by_role("img", name="Nations by billing status").is_visible()
+        assert page.get_by_role("heading", name="Trials ending this week").is_visible()
+        page.screenshot(path=str(SHOTS / "operator-revenue.png"), full_page=True)
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.screenshot(path=str(SHOTS / "operator-revenue-phone.png"), full_page=True)
+    finally:
+        committed(_drop_operator)
