@@ -189,11 +189,14 @@ def _reject_tombstoned(cursor, result: ChunkResult) -> None:
 
 def _match(cursor, rule: str) -> None:
     """find_match() for one identifier: the primary copy on the person first (lowest id),
-    then any of their other addresses or numbers."""
+    then any of their other addresses or numbers.
+
+    Scalar subqueries, so each row is one index probe: a join would let the planner hash the
+    whole people table for every chunk, which grows with the import itself."""
     if rule == "external_id":
         cursor.execute(
-            "UPDATE import_rows r SET person_id = p.id FROM people_person p"
-            " WHERE p.external_id = r.external_id"
+            "UPDATE import_rows r SET person_id = (SELECT p.id FROM people_person p"
+            " WHERE p.external_id = r.external_id) WHERE r.external_id IS NOT NULL"
         )
         return
     column, table, other = (
@@ -202,14 +205,12 @@ def _match(cursor, rule: str) -> None:
         else ("phone", "people_personphone", "number")
     )
     cursor.execute(
-        f"UPDATE import_rows r SET person_id = m.id FROM (SELECT DISTINCT ON (r.line) r.line, p.id"
-        f" FROM import_rows r JOIN people_person p ON p.{column} = r.{column}"
-        f" ORDER BY r.line, p.id) m WHERE m.line = r.line"
+        f"UPDATE import_rows r SET person_id = (SELECT min(p.id) FROM people_person p"
+        f" WHERE p.{column} = r.{column}) WHERE r.{column} IS NOT NULL"
     )
     cursor.execute(
-        f"UPDATE import_rows r SET person_id = m.person_id FROM (SELECT DISTINCT ON (r.line)"
-        f" r.line, x.person_id FROM import_rows r JOIN {table} x ON x.{other} = r.{column}"
-        f" WHERE r.person_id IS NULL ORDER BY r.line, x.person_id) m WHERE m.line = r.line"
+        f"UPDATE import_rows r SET person_id = (SELECT min(x.person_id) FROM {table} x"
+        f" WHERE x.{other} = r.{column}) WHERE r.person_id IS NULL AND r.{column} IS NOT NULL"
     )
 
 
@@ -243,10 +244,11 @@ def _identifier(rule: str) -> str:
 
 def _reject_taken_external_ids(cursor, result: ChunkResult, *, overwrite: bool) -> None:
     cursor.execute(
-        "DELETE FROM import_rows r USING people_person p WHERE r.external_id IS NOT NULL"
-        " AND p.external_id = r.external_id AND p.id IS DISTINCT FROM r.person_id"
-        " AND (r.person_id IS NULL OR %s OR NOT EXISTS (SELECT 1 FROM people_person t"
-        " WHERE t.id = r.person_id AND t.external_id IS NOT NULL))"
+        "DELETE FROM import_rows r WHERE r.external_id IS NOT NULL"
+        " AND (SELECT p.id FROM people_person p WHERE p.external_id = r.external_id"
+        "  AND p.id IS DISTINCT FROM r.person_id LIMIT 1) IS NOT NULL"
+        " AND (r.person_id IS NULL OR %s OR (SELECT t.external_id FROM people_person t"
+        "  WHERE t.id = r.person_id) IS NULL)"
         " RETURNING r.line, r.external_id",
         [overwrite],
     )
@@ -411,10 +413,11 @@ def _record_consent(
     # People created by this chunk were inserted with the status already (from "unknown",
     # any status is a change); matched people follow consent_set's rules.
     cursor.execute(
-        f"CREATE TEMP TABLE import_consent AS SELECT r.person_id, r.{column} AS status,"
-        f" r.created FROM import_rows r LEFT JOIN people_person p ON p.id = r.person_id"
-        f" AND NOT r.created WHERE r.{column} IS NOT NULL AND (r.created OR"
-        f" (p.{field} <> r.{column} AND NOT (p.{field} = 'withdrawn' AND r.{column} = 'granted')))"
+        f"CREATE TEMP TABLE import_consent AS SELECT person_id, status, created FROM"
+        f" (SELECT r.person_id, r.{column} AS status, r.created, CASE WHEN NOT r.created THEN"
+        f" (SELECT p.{field} FROM people_person p WHERE p.id = r.person_id) END AS current"
+        f" FROM import_rows r WHERE r.{column} IS NOT NULL) c WHERE created OR"
+        f" (current <> status AND NOT (current = 'withdrawn' AND status = 'granted'))"
     )
     cursor.execute(
         f"UPDATE people_person p SET {field} = c.status FROM import_consent c"
