@@ -20,10 +20,7 @@ from .models import Plan
 
 FEATURE_CHOICES = [
     (f, f)
-    for f in (
-        "site people donations email api sms automations custom_fields voice social webhooks "
-        "priority_queue top_api_rate"
-    ).split()
+    for f in ["site", "people", "donations", "email", "api", "sms", "automations", "custom_fields", "voice", "social", "webhooks", "priority_queue", "top_api_rate"]
 ]
 
 
