@@ -107,6 +107,16 @@ def open_nation(request, nation_id: int):
     membership = get_object_or_404(Membership, user=request.user, nation_id=nation_id)
     nation: Nation = membership.nation
     if nation.status != Nation.Status.ACTIVE:
+        from billing.models import Subscription
+
+        unpaid = Subscription.objects.filter(nation=nation, suspended_by_billing=True).exists()
+        if unpaid and membership.role == Membership.Role.OWNER:
+            # Suspended for non-payment: the owner goes straight to the page that restores it.
+            return HttpResponseRedirect(
+                handoff_issue(
+                    user=request.user, nation=nation, next_path="/panel/settings/billing/"
+                )
+            )
         messages.error(request, _("This nation is suspended."))
         return redirect("platform:my_nations")
     return HttpResponseRedirect(handoff_issue(user=request.user, nation=nation))

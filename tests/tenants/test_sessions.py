@@ -104,3 +104,22 @@ def test_password_reset_by_email_on_a_nation_host(alpha, bravo, mailbox):
     mailbox.clear()
     Client(HTTP_HOST=bravo.host).post("/panel/password-reset/", {"email": alpha.owner.email})
     assert mailbox.to(alpha.owner.email) == []
+
+
+def test_an_owner_of_a_nation_suspended_for_non_payment_is_taken_to_billing(alpha, bravo):
+    from billing.models import Subscription
+    from billing.state import subscription_for
+    from tenants.actions import nation_suspend
+
+    subscription_for(alpha.nation)
+    Subscription.objects.filter(nation=alpha.nation).update(suspended_by_billing=True)
+    nation_suspend(nation=alpha.nation)
+    platform = client_for("localhost", alpha.owner)
+    handoff = platform.post(f"/nations/{alpha.nation.pk}/open/")
+    path = handoff["Location"].split(":8000", 1)[1]
+    landed = Client(HTTP_HOST="alpha.localhost:8000").get(path)
+    assert landed.status_code == 302 and landed["Location"] == "/panel/settings/billing/"
+    # A nation suspended by the operator stays closed, even to its owner.
+    nation_suspend(nation=bravo.nation)
+    refused = client_for("localhost", bravo.owner).post(f"/nations/{bravo.nation.pk}/open/")
+    assert refused["Location"] == "/nations/"
