@@ -137,6 +137,8 @@ class Command(BaseCommand):
                     country="FR",
                     language="fr",
                     owner=Owner(full_name="Demo Owner", email=DEMO_EMAIL, password=DEMO_PASSWORD),
+                    # Big enough for the demo's few thousand people, so no limit banner shows.
+                    plan="campaign",
                 )
             self.stdout.write(self.style.SUCCESS("demo nation created"))
         with schema_context(nation.schema_name):
