@@ -55,6 +55,11 @@ TENANT_TEMPLATE_SCHEMA = "nation_template"
 PUBLIC_SCHEMA_URLCONF = "config.urls_public"
 ROOT_URLCONF = "config.urls_tenant"
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+# django-tenants issues `SET search_path` once per connection and schema switch, not before
+# every cursor (which doubled the round trips of every ORM query). Safe here: the backend forgets
+# the cached path on rollback, savepoint rollback, close and every set_tenant(), and the only raw
+# search_path changes (tenants/provisioning.py) are SET LOCAL followed by a reset.
+TENANT_LIMIT_SET_CALLS = True
 AUTH_USER_MODEL = "tenants.User"
 
 MIDDLEWARE = [
