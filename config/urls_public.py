@@ -4,11 +4,13 @@ from django.urls import include, path
 from django.views.i18n import set_language
 
 from billing.webhooks import stripe_webhook
+from nations.donations.webhooks import connect_webhook
 from tenants.urls import operator_patterns
 
 urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("billing/webhooks/stripe/", stripe_webhook, name="stripe_webhook"),
+    path("donations/webhooks/stripe/", connect_webhook, name="connect_webhook"),
     path("operator/billing/", include("billing.urls_operator")),
     path("operator/", include(operator_patterns)),
     path("", include("tenants.urls")),

@@ -28,6 +28,7 @@ SHARED_APPS = [
     "tenants",  # before django_tenants: its migrate_schemas also keeps the template migrated
     "django_tenants",
     "billing",
+    "nations.donations.connect",  # public half of donations: connected accounts, Connect events
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -46,6 +47,7 @@ TENANT_APPS = [
     "nations.imports",
     "nations.panel",
     "nations.site",
+    "nations.donations",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [a for a in TENANT_APPS if a not in SHARED_APPS]
 
@@ -187,6 +189,9 @@ NATIONS_DELETION_GRACE_DAYS = env.int("NATIONS_DELETION_GRACE_DAYS", default=30)
 STRIPE_SECRET_KEY = secret("STRIPE_SECRET_KEY", "")
 STRIPE_WEBHOOK_SECRET = secret("STRIPE_WEBHOOK_SECRET", "")
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
+# Donations: events of the nations' connected accounts come to a Connect endpoint with its own
+# signing secret (nations/donations/webhooks.py).
+STRIPE_CONNECT_WEBHOOK_SECRET = secret("STRIPE_CONNECT_WEBHOOK_SECRET", "")
 BILLING_TRIAL_DAYS = env.int("BILLING_TRIAL_DAYS", default=14)
 BILLING_GRACE_DAYS = env.int("BILLING_GRACE_DAYS", default=7)  # past due, then read-only
 BILLING_SITE_DAYS = env.int("BILLING_SITE_DAYS", default=14)  # read-only, then suspended

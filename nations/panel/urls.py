@@ -44,7 +44,7 @@ urlpatterns = [
     path("jobs/", include("nations.jobs.urls")),
     path("website/", site_panel.pages, name="website"),
     path("website/", include("nations.site.urls_panel")),
-    path("donations/", views.area, {"area": "donations"}, name="donations"),
+    path("donations/", include("nations.donations.urls_panel")),
     path("communication/", views.area, {"area": "communication"}, name="communication"),
     path("settings/", views.settings_general, name="settings"),
     path("settings/domains/", views.domains, name="domains"),
