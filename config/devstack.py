@@ -171,6 +171,7 @@ def cmd_run(argv: list[str]) -> int:
             stripe_port = env.get("STRIPE_LOCAL_PORT", "12111")
             env["STRIPE_SECRET_KEY"] = "sk_test_local_devstack"
             env["STRIPE_WEBHOOK_SECRET"] = "whsec_local_devstack"
+            env["STRIPE_CONNECT_WEBHOOK_SECRET"] = "whsec_local_devstack_connect"
             env["STRIPE_API_BASE"] = f"http://127.0.0.1:{stripe_port}"
             stripe_child = subprocess.Popen(
                 [
@@ -185,6 +186,10 @@ def cmd_run(argv: list[str]) -> int:
                     f"http://localhost:{port}/billing/webhooks/stripe/",
                     "--webhook-secret",
                     env["STRIPE_WEBHOOK_SECRET"],
+                    "--connect-webhook-url",
+                    f"http://localhost:{port}/donations/webhooks/stripe/",
+                    "--connect-webhook-secret",
+                    env["STRIPE_CONNECT_WEBHOOK_SECRET"],
                 ],
                 env=env,
                 cwd=ROOT,

@@ -17,11 +17,17 @@ def main() -> None:
     parser.add_argument("--state", type=Path, help="JSON file keeping objects across restarts")
     parser.add_argument("--webhook-url", help="where events are POSTed, signed")
     parser.add_argument("--webhook-secret", default="whsec_local")
+    parser.add_argument("--connect-webhook-url", help="where connected accounts' events go")
+    parser.add_argument("--connect-webhook-secret", default="whsec_local_connect")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     server = LocalStripe(host=args.host, port=args.port, state_file=args.state)
     if args.webhook_url:
         server.add_webhook_endpoint(args.webhook_url, args.webhook_secret)
+    if args.connect_webhook_url:
+        server.add_webhook_endpoint(
+            args.connect_webhook_url, args.connect_webhook_secret, connect=True
+        )
     print(f"[stripe] local Stripe server on {server.url}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()

@@ -1188,6 +1188,10 @@ def retry_open_invoices(st: Store, customer_id: str, account) -> None:
 def _checkout_create(req: Request):
     st, p = req.store, req.params
     mode = p.get("mode")
+    if mode == "payment":
+        from .connect import checkout_payment_create
+
+        return checkout_payment_create(req)
     if mode != "subscription":
         raise StripeError(
             "The local Stripe server supports mode=subscription so far.", param="mode"

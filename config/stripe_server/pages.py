@@ -31,7 +31,9 @@ td,th{padding:6px 4px;border-bottom:1px solid #e3e8ee;text-align:left}.row{displ
 
 def money(amount: int, currency: str) -> str:
     sign = "-" if amount < 0 else ""
-    symbol = {"usd": "$", "eur": "€", "gbp": "£"}.get(currency, currency.upper() + " ")
+    symbol = {"usd": "$", "eur": "€", "gbp": "£", "cad": "CA$"}.get(
+        currency, currency.upper() + " "
+    )
     return f"{sign}{symbol}{abs(amount) / 100:,.2f}"
 
 
@@ -75,7 +77,7 @@ def _exp(raw: str) -> tuple[int, int]:
 def _checkout_page(st, session: dict[str, Any], error: str = "") -> Html:
     price = st.objects[session["_price"]]
     product = st.objects[price["product"]]
-    interval = price["recurring"]["interval"]
+    interval = (price.get("recurring") or {}).get("interval")
     if session["status"] != "open":
         return page("Checkout", "<h1>This checkout session is no longer open.</h1>", 410)
     discount = ""
@@ -92,15 +94,18 @@ def _checkout_page(st, session: dict[str, Any], error: str = "") -> Html:
         if session["cancel_url"]
         else ""
     )
+    verb = "Subscribe" if interval else "Pay"
+    per = f" <span class='muted'>per {interval}</span>" if interval else ""
     body = (
-        f"{cancel}<p class='muted'>Subscribe to</p><h1>{escape(product['name'])}</h1>"
-        f"<p><span class='amount'>{money(session['amount_total'], session['currency'])}</span> "
-        f"<span class='muted'>per {interval}</span></p>{discount}"
+        f"{cancel}<p class='muted'>{verb} {'to' if interval else ''}</p>"
+        f"<h1>{escape(product['name'])}</h1>"
+        f"<p><span class='amount'>{money(session['amount_total'], session['currency'])}</span>"
+        f"{per}</p>{discount}"
         f'<form method="post"><label for="email">Email</label>'
         f'<input id="email" name="email" type="email" value="{escape(email)}" required>'
-        f'{_card_fields(error)}<button type="submit">Subscribe</button></form>'
+        f'{_card_fields(error)}<button type="submit">{verb}</button></form>'
     )
-    return page(f"Subscribe to {product['name']}", body, 402 if error else 200)
+    return page(f"{verb} {product['name']}", body, 402 if error else 200)
 
 
 @route("GET", "/c/pay/(?P<sid>cs_[^/]+)")
@@ -119,8 +124,11 @@ def checkout_pay(req: Request, sid: str):
         return page("Checkout", "<h1>Unknown checkout session.</h1>", 404)
     if session["status"] != "open":
         return _checkout_page(st, session)
+    complete = billing.checkout_complete
+    if session["mode"] == "payment":
+        from .connect import payment_checkout_complete as complete
     try:
-        billing.checkout_complete(
+        complete(
             st,
             session,
             email=p.get("email", ""),

@@ -278,7 +278,7 @@ class LocalStripe:
         api_keys: set[str] | None = None,
         public_url: str | None = None,
     ) -> None:
-        from . import billing, pages  # noqa: F401 - registers their routes
+        from . import billing, connect, pages  # noqa: F401 - registers their routes
 
         self.store = Store(state_file=state_file)
         self.httpd = ThreadingHTTPServer((host, port), make_handler(self.store, api_keys))
@@ -288,11 +288,13 @@ class LocalStripe:
         self.store.base_url = self.url
         self.thread: threading.Thread | None = None
 
-    def add_webhook_endpoint(self, url: str | None, secret: str) -> None:
+    def add_webhook_endpoint(self, url: str | None, secret: str, *, connect: bool = False) -> None:
         from .store import WebhookEndpoint
 
         with self.store.lock:
-            self.store.endpoints.append(WebhookEndpoint(self.store.new_id("we"), url, secret))
+            self.store.endpoints.append(
+                WebhookEndpoint(self.store.new_id("we"), url, secret, connect=connect)
+            )
         if url:
             self.store.start_sender()
 

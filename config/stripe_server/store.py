@@ -74,6 +74,9 @@ class WebhookEndpoint:
     url: str | None  # None: events wait in `pending` for a test to drain them
     secret: str
     enabled_events: list[str] = field(default_factory=lambda: ["*"])
+    # A Connect endpoint receives the events of connected accounts (with `account`), an account
+    # endpoint those of the platform itself, as on Stripe.
+    connect: bool = False
 
 
 def sign(payload: str, secret: str, timestamp: int | None = None) -> str:
@@ -162,6 +165,8 @@ class Store:
             event["account"] = account
         self.put(event, account)
         for endpoint in self.endpoints:
+            if endpoint.connect != bool(account):
+                continue
             if "*" in endpoint.enabled_events or type_ in endpoint.enabled_events:
                 payload = json.dumps(public(event), indent=2)
                 delivery = {"event": event["id"], "type": type_, "payload": payload}

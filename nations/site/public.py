@@ -292,16 +292,11 @@ def page_data(request, page: Page, s: SiteSettings, *, form=None, embed=False) -
         if page.blog_id:
             data["blog"] = {"title": page.blog.title, "url": page.blog.get_absolute_url()}
     elif page.kind == Page.Kind.DONATION:
-        symbol = getattr(request.tenant, "currency", "")
-        data["page"]["amounts"] = [f"{a} {symbol}".strip() for a in page.amounts]
-        if page.goal:
-            data["counter"] = {
-                "count": 0,
-                "goal": page.goal,
-                "percent": 0,
-                "label": symbol,
-                "url": "",
-            }
+        from nations.donations.public import donation_context  # the donations app owns the form
+
+        extra = donation_context(request, page, getattr(request, "donate_form", None))
+        data["page"].update(extra.pop("page"))
+        data.update(extra)
     if page.has_form and form is not False:
         data["form"] = Markup(form_html(request, page, form, embed=embed))  # noqa: S704 - built by us from escaped parts
         data["form_title"] = _(FORM_TITLES.get(page.kind, "Join us"))
