@@ -156,3 +156,67 @@ def _list_ids(victim):
     for person in victim.markers:
         ListMembership.objects.get_or_create(people_list=people_list, person=person)
     return [people_list.pk]
+
+
+def _victim_gifts(victim):
+    """A paid gift, a recurring gift and a tax receipt of the victim's, carrying its marker."""
+    from nations.donations.models import Donation, RecurringDonation, TaxReceipt
+
+    first = victim.markers[0]
+    recurring, _ = RecurringDonation.objects.get_or_create(
+        stripe_subscription_id=f"sub_victim_{victim.nation.slug}",
+        defaults={"person": first, "amount": 1000, "currency": "EUR", "interval": "month"},
+    )
+    gift, _ = Donation.objects.get_or_create(
+        intent_key=f"victim-{victim.nation.slug}",
+        defaults={
+            "person": first,
+            "recurring": recurring,
+            "amount": 1000,
+            "currency": "EUR",
+            "status": "paid",
+            "email": first.email,
+            "first_name": first.first_name,
+            "last_name": first.last_name,
+        },
+    )
+    receipt, _ = TaxReceipt.objects.get_or_create(
+        person=first,
+        year=2020,
+        defaults={
+            "serial": 1,
+            "number": "2020-00001",
+            "amount": 1000,
+            "currency": "EUR",
+            "donor_name": first.first_name,
+            "donor_address": first.email,
+        },
+    )
+    return gift, recurring, receipt
+
+
+@register("donation_id")
+def _donation_ids(victim):
+    return [_victim_gifts(victim)[0].pk]
+
+
+@register("recurring_id")
+def _recurring_ids(victim):
+    return [_victim_gifts(victim)[1].pk]
+
+
+@register("receipt_id")
+def _receipt_ids(victim):
+    return [_victim_gifts(victim)[2].pk]
+
+
+@register("key")
+def _donation_keys(victim):
+    return [_victim_gifts(victim)[0].key]
+
+
+@register("manage_token")
+def _manage_tokens(victim):
+    from nations.donations.signing import manage_token
+
+    return [manage_token(_victim_gifts(victim)[1])]
