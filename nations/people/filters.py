@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -52,6 +52,10 @@ FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "donations_total": ("money", COUNTER_OPS),
     "donations_count": ("number", COUNTER_OPS),
     "last_donation_at": ("date", DATE_OPS),
+    # A gift (paid, not refunded in full, not lost in a dispute) dated in a window: EXISTS on
+    # donations. "donated_between" takes [from, to] (ISO dates, both included); not in the builder.
+    "gift_at": ("date", ("within_days", "after", "before")),
+    "donated_between": ("period", ("between",)),
     "email_consent": ("consent", CONSENT_OPS),
     "sms_consent": ("consent", CONSENT_OPS),
     "phone_consent": ("consent", CONSENT_OPS),
@@ -117,6 +121,7 @@ FIELD_GROUPS: tuple[tuple[Any, tuple[tuple[str, Any], ...]], ...] = (
             ("donations_total", gettext_lazy("Total donated")),
             ("donations_count", gettext_lazy("Number of gifts")),
             ("last_donation_at", gettext_lazy("Last gift")),
+            ("gift_at", gettext_lazy("Gave a gift")),
         ),
     ),
     (
@@ -252,6 +257,8 @@ def compile_condition(condition: dict[str, Any]) -> Q:
         if value not in Consent.values:
             raise FilterError(_("Pick a consent status."))
         return Q(**{name: value}) if op == "eq" else ~Q(**{name: value})
+    if name in ("gift_at", "donated_between"):
+        return _gift_in_period(op, value)
     if kind == "date":
         return _date(name, op, value)
     if kind in ("number", "money"):
@@ -357,6 +364,33 @@ def _date(name: str, op: str, value: Any) -> Q:
     if op == "after":
         return Q(**{f"{name}__gte": start + timedelta(days=1)})
     return Q(**{f"{name}__lt": start})
+
+
+def _gift_in_period(op: str, value: Any) -> Q:
+    from nations.donations.models import COUNTED, Donation  # the donations app owns the table
+
+    if op == "between":
+        values = value if isinstance(value, list) else str(value or "").split("..")
+        if len(values) != 2:
+            raise FilterError(_("Enter two dates."))
+        start, end = (_parse_date(v) for v in values)
+        if end < start:
+            start, end = end, start
+        window = Q(paid_at__date__gte=start, paid_at__date__lte=end)
+    elif op == "within_days":
+        try:
+            days = int(value)
+        except (TypeError, ValueError) as exc:
+            raise FilterError(_("Enter a number of days.")) from exc
+        window = Q(paid_at__gte=timezone.now() - timedelta(days=days))
+    elif op == "after":
+        window = Q(paid_at__date__gt=_parse_date(value))
+    else:
+        window = Q(paid_at__date__lt=_parse_date(value))
+    gifts = Donation.objects.filter(COUNTED, window, person=OuterRef("pk")).exclude(
+        refunded_amount__gte=F("amount")
+    )
+    return Q(Exists(gifts))
 
 
 def _parse_date(value: Any) -> date:

@@ -90,6 +90,11 @@ CASES = [
     ("last_donation_at", "within_days", "30", {"ann"}),
     ("last_donation_at", "more_than_days_ago", "365", {"cat"}),
     ("last_donation_at", "empty", None, {"bob", "dan"}),
+    # gifts in a period need the donations table (tests/donations/test_segments.py has givers)
+    ("gift_at", "within_days", "30", set()),
+    ("gift_at", "after", "2020-01-01", set()),
+    ("gift_at", "before", "2020-01-01", set()),
+    ("donated_between", "between", ["2020-01-01", "2020-12-31"], set()),
     # consent
     ("email_consent", "eq", "granted", {"ann", "dan"}),
     ("email_consent", "neq", "granted", {"bob", "cat"}),
