@@ -16,6 +16,7 @@ from .dns import LookupFailed, Resolver, get_resolver
 from .hosts import subdomain_for
 from .models import Domain, Membership, Nation, User
 from .provisioning import clone_template, drop_schema
+from .routing import routing_changed
 from .slugs import schema_name_for
 
 log = logging.getLogger(__name__)
@@ -121,6 +122,7 @@ def nation_create(
             trial_start(nation=nation, plan_code=plan)
             nation.status = Nation.Status.ACTIVE
             nation.save(update_fields=["status"])
+            routing_changed()
     except IntegrityError as exc:
         if "domain" in str(exc):
             raise SlugTaken(slug) from exc
@@ -150,6 +152,7 @@ def nation_suspend(*, nation: Nation) -> None:
     Nation.objects.filter(pk=nation.pk).update(
         status=Nation.Status.SUSPENDED, suspended_at=timezone.now()
     )
+    routing_changed()
     nation.refresh_from_db()
 
 
@@ -158,6 +161,7 @@ def nation_reactivate(*, nation: Nation) -> None:
     Nation.objects.filter(pk=nation.pk).update(
         status=Nation.Status.ACTIVE, suspended_at=None, deletion_due_at=None
     )
+    routing_changed()
     nation.refresh_from_db()
 
 
@@ -173,6 +177,7 @@ def nation_schedule_deletion(*, nation: Nation) -> None:
         deletion_due_at=due,
         suspended_at=nation.suspended_at or timezone.now(),
     )
+    routing_changed()
     nation.refresh_from_db()
     nation_id = nation.pk
     transaction.on_commit(lambda: export_nation.delay(nation_id))
@@ -185,6 +190,7 @@ def nation_purge(*, nation: Nation) -> None:
     with transaction.atomic():
         drop_schema(nation.schema_name)
         Nation.objects.filter(pk=nation.pk).delete()
+        routing_changed()
     log.warning("nation %s purged; export kept at %s", nation.slug, nation.export_file)
 
 
@@ -260,6 +266,7 @@ def domain_verify(*, domain: Domain, resolver: Resolver | None = None) -> bool:
         Domain.objects.filter(pk=domain.pk).update(
             verified=True, verified_at=now, last_checked_at=now, last_check_error=""
         )
+        routing_changed()
     else:
         Domain.objects.filter(pk=domain.pk).update(
             last_checked_at=now,
@@ -283,6 +290,7 @@ def domain_remove(*, domain: Domain) -> None:
     with transaction.atomic():
         was_primary = domain.is_primary
         domain.delete()
+        routing_changed()
         if was_primary:
             Domain.objects.filter(tenant_id=domain.tenant_id, is_custom=False).update(
                 is_primary=True

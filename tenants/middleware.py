@@ -16,7 +16,8 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 
 from .hosts import is_platform_host
-from .models import Domain, Nation
+from .models import Nation
+from .routing import nation_for_host
 
 HOST_RE_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-.")
 
@@ -33,16 +34,6 @@ def request_hostname(request) -> str | None:
     if not host or len(host) > 253 or not set(host) <= HOST_RE_CHARS:
         return None
     return host
-
-
-def nation_for_host(host: str) -> Nation | None:
-    domain = (
-        Domain.objects.select_related("tenant")
-        .filter(domain=host, verified=True)
-        .exclude(tenant__schema_name="public")
-        .first()
-    )
-    return domain.tenant if domain else None
 
 
 class NationRoutingMiddleware:
