@@ -113,7 +113,7 @@ REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL, _CACHE_URL = redis_urls(REDIS_URL)
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "config.cache.RedisCache",  # Django's, reusing its redis client
         "LOCATION": _CACHE_URL,
         # Every key is prefixed with the current schema: nation A never reads nation B's entry.
         "KEY_FUNCTION": "django_tenants.cache.make_key",

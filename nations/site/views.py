@@ -38,7 +38,14 @@ from django_ratelimit.core import is_ratelimited
 
 from themes import engine
 
-from .actions import FormClosed, page_count, site_settings, site_version, submission_record
+from .actions import (
+    SITE_VERSION_KEY,
+    FormClosed,
+    page_count,
+    site_settings,
+    site_version,
+    submission_record,
+)
 from .forms import PublicForm, read_token
 from .models import Page, Redirect, live_pages
 from .public import (
@@ -60,16 +67,24 @@ def cached_page(view):
     def wrapper(request, *args, **kwargs):
         if request.method != "GET" or request.GET:
             return view(request, *args, **kwargs)
-        key = f"site:page:{site_version()}:{translation.get_language()}:{request.path}"
-        stored = cache.get(key)
-        if stored is not None:
-            content, content_type = stored
+        # One round trip for the site's version and the stored copy, which names the version it
+        # was rendered under: a copy from before the last publish is never served.
+        key = f"site:page:{translation.get_language()}:{request.path}"
+        found = cache.get_many([SITE_VERSION_KEY, key])
+        version = found.get(SITE_VERSION_KEY)
+        if version is None:
+            version = site_version()
+        stored = found.get(key)
+        if stored is not None and stored[0] == version:
+            _version, content, content_type = stored
             response = HttpResponse(content, content_type=content_type)
             response["X-Cache"] = "hit"
             return response
         response = view(request, *args, **kwargs)
         if response.status_code == 200 and not response.streaming:
-            cache.set(key, (response.content, response["Content-Type"]), PAGE_CACHE_SECONDS)
+            cache.set(
+                key, (version, response.content, response["Content-Type"]), PAGE_CACHE_SECONDS
+            )
             response["X-Cache"] = "miss"
         return response
 
