@@ -9,7 +9,18 @@ import time
 
 import django
 
-BENCHES = ("clone", "migrate", "signup", "fleet", "people", "merge", "imports", "site", "billing")
+BENCHES = (
+    "clone",
+    "migrate",
+    "signup",
+    "fleet",
+    "people",
+    "merge",
+    "imports",
+    "site",
+    "billing",
+    "donations",
+)
 
 
 def main(argv: list[str]) -> int:
@@ -44,6 +55,7 @@ def main(argv: list[str]) -> int:
 
     from . import fleet, provisioning, signup
     from .billing import bench_billing
+    from .donations import bench_donations
     from .imports import bench_imports
     from .people import bench_people
     from .people_merge import bench_merge
@@ -79,6 +91,7 @@ def main(argv: list[str]) -> int:
         "imports": bench_imports,
         "merge": bench_merge,
         "billing": bench_billing,
+        "donations": bench_donations,
         "site": bench_site,
     }
     for name in BENCHES:
