@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import queue
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,7 +14,7 @@ from pathlib import Path
 
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -20,7 +22,7 @@ from nations.jobs.actions import job_create, job_fail, job_finish, job_progress,
 from nations.jobs.models import Job
 from nations.people.actions import Actor
 
-from .bulk import ChunkResult, apply_chunk
+from .bulk import ChunkResult, apply_chunk, rows_copy_text
 from .columns import MULTIPLE, TARGETS, suggest_mapping
 from .models import Import, ImportRejection
 from .reader import FileProblem, Sniffed, count_records, records, sniff
@@ -217,10 +219,14 @@ def import_run(import_id: int, *, max_chunks: int | None = None) -> Import:
         if people_import.job_id:
             job_start(job_id=people_import.job_id, total=people_import.total_rows)
             job_progress(job_id=people_import.job_id, done=people_import.offset)
-        for applied, chunk in enumerate(_chunks(path, sniffed, skip=people_import.offset)):
-            if max_chunks is not None and applied >= max_chunks:
-                return Import.objects.get(pk=import_id)
-            _apply(import_id, chunk)
+        prepared = _prepared_chunks(people_import, path, sniffed)
+        try:
+            for applied, chunk in enumerate(prepared):
+                if max_chunks is not None and applied >= max_chunks:
+                    return Import.objects.get(pk=import_id)
+                _apply(import_id, chunk)
+        finally:
+            prepared.close()
     except FileProblem as problem:
         return _stop(import_id, problem.message)
     except ImportNotReady:
@@ -281,63 +287,128 @@ def _chunks(path: str, sniffed: Sniffed, *, skip: int) -> Iterator[RawChunk]:
         yield RawChunk(batch, position, position + len(batch))
 
 
-def _apply(import_id: int, chunk: RawChunk) -> None:
+@dataclass
+class PreparedChunk:
+    raw: RawChunk
+    good: list[CleanRow]
+    rejected: list[tuple[int, str, list[str] | None]]
+    blank: int
+    copy_text: str
+
+
+def _prepared_chunks(people_import: Import, path: str, sniffed: Sniffed) -> Iterator[PreparedChunk]:
+    """The file's chunks from the import's offset on, read and cleaned one chunk ahead in a
+    thread while the caller writes the previous one: cleaning is Python and the writes are
+    PostgreSQL (psycopg2 lets go of the GIL while it waits), so the two overlap on two cores.
+    At most three chunks are alive at once (one written, one waiting, one being cleaned), so
+    memory stays flat. Errors (FileProblem included) come out of the iterator as they would
+    have without the thread."""
+    language = translation.get_language()
+    ahead: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                ahead.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            with translation.override(language):
+                for chunk in _chunks(path, sniffed, skip=people_import.offset):
+                    if not put(_prepare(people_import, chunk)):
+                        return
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(exc)
+            return
+        put(None)
+
+    worker = threading.Thread(target=produce, name=f"import-{people_import.pk}", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = ahead.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
+
+
+def _prepare(people_import: Import, chunk: RawChunk) -> PreparedChunk:
+    """Clean a chunk's rows and reject the ones that repeat an earlier row of the chunk (no
+    database access: this runs in the reading thread)."""
+    cleaner = cleaner_for(people_import)
+    width = len(people_import.headers)
+    rule = people_import.match_rule
+    good: list[CleanRow] = []
+    rejected: list[tuple[int, str, list[str] | None]] = []
+    blank = 0
+    first_line: dict[str, int] = {}
+    external_ids: dict[str, int] = {}
+    for line, cells in chunk.records:
+        if cells is None:
+            rejected.append((line, _("this row could not be read (a cell is over 16 MB)"), None))
+            continue
+        if not any(c.strip() for c in cells):
+            blank += 1
+            continue
+        try:
+            row = cleaner.clean(line, cells, width)
+        except RowProblem as problem:
+            rejected.append((line, str(problem), cells))
+            continue
+        if row.is_blank:
+            rejected.append((line, _no_identity(row), cells))
+            continue
+        key = _key(row, rule)
+        if key is not None:
+            if key in first_line:
+                rejected.append(
+                    (
+                        line,
+                        _("duplicate: same %(identifier)s as line %(line)s")
+                        % {"identifier": _identifier(rule), "line": first_line[key]},
+                        cells,
+                    )
+                )
+                continue
+            first_line[key] = line
+        if row.external_id and rule != "external_id":
+            if row.external_id in external_ids:
+                rejected.append(
+                    (
+                        line,
+                        _("duplicate: same external id as line %(line)s")
+                        % {"line": external_ids[row.external_id]},
+                        cells,
+                    )
+                )
+                continue
+            external_ids[row.external_id] = line
+        good.append(row)
+    copy_text = rows_copy_text(good, lambda row: _key(row, rule))
+    return PreparedChunk(chunk, good, rejected, blank, copy_text)
+
+
+def _apply(import_id: int, prepared: PreparedChunk | RawChunk) -> None:
+    chunk = prepared.raw if isinstance(prepared, PreparedChunk) else prepared
     with transaction.atomic():
         # The row lock makes a second worker on the same import wait, then see the new offset.
         people_import = Import.objects.select_for_update().get(pk=import_id)
         if people_import.offset != chunk.start or people_import.status != Import.Status.RUNNING:
             raise ImportNotReady(_("Another worker is running this import."))
-        cleaner = cleaner_for(people_import)
-        width = len(people_import.headers)
         rule = people_import.match_rule
-        good: list[CleanRow] = []
-        rejected: list[tuple[int, str, list[str] | None]] = []
-        blank = 0
-        first_line: dict[str, int] = {}
-        external_ids: dict[str, int] = {}
-        for line, cells in chunk.records:
-            if cells is None:
-                rejected.append(
-                    (line, _("this row could not be read (a cell is over 16 MB)"), None)
-                )
-                continue
-            if not any(c.strip() for c in cells):
-                blank += 1
-                continue
-            try:
-                row = cleaner.clean(line, cells, width)
-            except RowProblem as problem:
-                rejected.append((line, str(problem), cells))
-                continue
-            if row.is_blank:
-                rejected.append((line, _no_identity(row), cells))
-                continue
-            key = _key(row, rule)
-            if key is not None:
-                if key in first_line:
-                    rejected.append(
-                        (
-                            line,
-                            _("duplicate: same %(identifier)s as line %(line)s")
-                            % {"identifier": _identifier(rule), "line": first_line[key]},
-                            cells,
-                        )
-                    )
-                    continue
-                first_line[key] = line
-            if row.external_id and rule != "external_id":
-                if row.external_id in external_ids:
-                    rejected.append(
-                        (
-                            line,
-                            _("duplicate: same external id as line %(line)s")
-                            % {"line": external_ids[row.external_id]},
-                            cells,
-                        )
-                    )
-                    continue
-                external_ids[row.external_id] = line
-            good.append(row)
+        if isinstance(prepared, RawChunk):
+            prepared = _prepare(people_import, prepared)
+        good, rejected, blank = prepared.good, list(prepared.rejected), prepared.blank
         by_line = {line: cells for line, cells in chunk.records}
         result: ChunkResult = apply_chunk(
             good,
@@ -348,6 +419,7 @@ def _apply(import_id: int, chunk: RawChunk) -> None:
             actor=Actor(people_import.created_by_id, people_import.created_by_name),
             now=timezone.now(),
             key_of=lambda row: _key(row, rule),
+            copy_text=prepared.copy_text,
         )
         rejected += [(line, reason, by_line.get(line)) for line, reason in result.rejected]
         ImportRejection.objects.bulk_create(

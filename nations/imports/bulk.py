@@ -76,6 +76,29 @@ def _copy(cursor, table: str, columns: tuple[str, ...], rows) -> None:
     cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer)
 
 
+def rows_copy_text(rows: list[CleanRow], key_of) -> str:
+    """The COPY text of `rows` for the temporary table (what `_copy` would write), built fast
+    enough to run for a million rows: cleaned cells have no tabs or line breaks (whitespace is
+    collapsed), so a row is one join, and only a row with a backslash or a stray separator goes
+    through the careful path. Runs in the import's reading thread."""
+    tabs = len(ROW_COLUMNS) - 1
+    lines = []
+    for row in rows:
+        values = _row_values(row, key_of(row))
+        # COPY … (NULL ''): an empty cell is NULL, as None and "" both are here.
+        line = "\t".join(
+            [v if v.__class__ is str else ("" if v is None else str(v)) for v in values]
+        )
+        if "\\" in line or "\n" in line or "\r" in line or line.count("\t") != tabs:
+            line = "\t".join(
+                "" if v is None or v == "" else _text(v).replace("\n", " ").replace("\r", " ")
+                for v in values
+            )
+        lines.append(line)
+    lines.append("")
+    return "\n".join(lines)
+
+
 def _row_values(row: CleanRow, key: str | None) -> tuple:
     return (
         row.line,
@@ -107,9 +130,11 @@ def apply_chunk(
     actor: Actor,
     now: datetime,
     key_of,
+    copy_text: str | None = None,
 ) -> ChunkResult:
     """Apply `rows` (already unique by match key within the chunk). `key_of(row)` is the
-    row's match key or None."""
+    row's match key or None; `copy_text`, if given, is `rows_copy_text(rows, key_of)` built
+    beforehand."""
     result = ChunkResult()
     if not rows:
         return result
@@ -122,16 +147,20 @@ def apply_chunk(
             " DROP TABLE IF EXISTS import_rows; DROP TABLE IF EXISTS import_tags"
         )
         columns = ", ".join(f"{name} {kind}" for name, kind in ROW_COLUMNS)
+        # Every row gets a new person's id as it is copied in (ids of rows that turn out to
+        # match someone are simply never used): the rows are written once, and matching
+        # rewrites only the rows that matched.
         cursor.execute(
-            f"CREATE TEMP TABLE import_rows ({columns}, person_id bigint,"
-            " created boolean NOT NULL DEFAULT false, changes jsonb)"
+            f"CREATE TEMP TABLE import_rows ({columns}, person_id bigint NOT NULL DEFAULT"
+            " nextval(pg_get_serial_sequence('people_person', 'id')),"
+            " created boolean NOT NULL DEFAULT true, changes jsonb)"
         )
         cursor.execute("CREATE TEMP TABLE import_tags (line bigint, tag_id bigint)")
-        _copy(
-            cursor,
-            "import_rows",
-            tuple(name for name, _kind in ROW_COLUMNS),
-            (_row_values(row, key_of(row)) for row in rows),
+        if copy_text is None:
+            copy_text = rows_copy_text(rows, key_of)
+        names = ", ".join(name for name, _kind in ROW_COLUMNS)
+        cursor.copy_expert(
+            f"COPY import_rows ({names}) FROM STDIN (NULL '')", io.StringIO(copy_text)
         )
         cursor.execute("CREATE UNIQUE INDEX ON import_rows (line); ANALYZE import_rows")
 
@@ -139,15 +168,12 @@ def apply_chunk(
         _match(cursor, match_rule)
         _reject_duplicates(cursor, result, source, match_rule)
         if on_match == "skip":
-            cursor.execute("DELETE FROM import_rows WHERE person_id IS NOT NULL")
+            cursor.execute("DELETE FROM import_rows WHERE NOT created")
             result.skipped = cursor.rowcount
         _reject_taken_external_ids(cursor, result, overwrite=on_match == "overwrite")
 
-        cursor.execute(
-            "UPDATE import_rows SET person_id = nextval(pg_get_serial_sequence("
-            "'people_person', 'id')), created = true WHERE person_id IS NULL"
-        )
-        result.created = cursor.rowcount
+        cursor.execute("SELECT count(*) FROM import_rows WHERE created")
+        result.created = cursor.fetchone()[0]
         _insert_people(cursor, now)
         result.updated = _update_people(cursor, overwrite=on_match == "overwrite", now=now)
         _attach_emails_and_phones(cursor, now)
@@ -195,8 +221,10 @@ def _match(cursor, rule: str) -> None:
     whole people table for every chunk, which grows with the import itself."""
     if rule == "external_id":
         cursor.execute(
-            "UPDATE import_rows r SET person_id = (SELECT p.id FROM people_person p"
-            " WHERE p.external_id = r.external_id) WHERE r.external_id IS NOT NULL"
+            "UPDATE import_rows r SET person_id = m.id, created = false FROM (SELECT i.line,"
+            " (SELECT p.id FROM people_person p WHERE p.external_id = i.external_id) AS id"
+            " FROM import_rows i WHERE i.external_id IS NOT NULL) m"
+            " WHERE r.line = m.line AND m.id IS NOT NULL"
         )
         return
     column, table, other = (
@@ -204,13 +232,16 @@ def _match(cursor, rule: str) -> None:
         if rule == "email"
         else ("phone", "people_personphone", "number")
     )
+    # One statement, and only the rows that matched are written (a fresh import matches few).
+    # `person_id + 0`: min() must not walk the (person, address) index in person order,
+    # filtering on the address — which the planner picks while the table's statistics
+    # still say it is empty, and which then reads the whole index for every row.
     cursor.execute(
-        f"UPDATE import_rows r SET person_id = (SELECT min(p.id) FROM people_person p"
-        f" WHERE p.{column} = r.{column}) WHERE r.{column} IS NOT NULL"
-    )
-    cursor.execute(
-        f"UPDATE import_rows r SET person_id = (SELECT min(x.person_id) FROM {table} x"
-        f" WHERE x.{other} = r.{column}) WHERE r.person_id IS NULL AND r.{column} IS NOT NULL"
+        f"UPDATE import_rows r SET person_id = m.person_id, created = false FROM (SELECT i.line,"
+        f" coalesce((SELECT min(p.id) FROM people_person p WHERE p.{column} = i.{column}),"
+        f" (SELECT min(x.person_id + 0) FROM {table} x WHERE x.{other} = i.{column}))"
+        f" AS person_id FROM import_rows i WHERE i.{column} IS NOT NULL) m"
+        f" WHERE r.line = m.line AND m.person_id IS NOT NULL"
     )
 
 
@@ -218,7 +249,7 @@ def _reject_duplicates(cursor, result: ChunkResult, source: str, rule: str) -> N
     # Two rows of this chunk that found the same person by different addresses.
     cursor.execute(
         "DELETE FROM import_rows r USING (SELECT person_id, min(line) AS first FROM import_rows"
-        " WHERE person_id IS NOT NULL GROUP BY person_id HAVING count(*) > 1) d"
+        " WHERE NOT created GROUP BY person_id HAVING count(*) > 1) d"
         " WHERE r.person_id = d.person_id AND r.line > d.first RETURNING r.line, d.first"
     )
     for line, first in cursor.fetchall():
@@ -227,7 +258,7 @@ def _reject_duplicates(cursor, result: ChunkResult, source: str, rule: str) -> N
         )
     # A row that repeats one of an earlier chunk: that row's person carries this import's mark.
     cursor.execute(
-        "DELETE FROM import_rows r WHERE r.person_id IS NOT NULL AND EXISTS (SELECT 1 FROM"
+        "DELETE FROM import_rows r WHERE NOT r.created AND EXISTS (SELECT 1 FROM"
         " people_activity a WHERE a.person_id = r.person_id AND a.kind IN ('imported', 'updated')"
         " AND a.data->>'source' = %s) RETURNING r.line",
         [source],
@@ -247,7 +278,7 @@ def _reject_taken_external_ids(cursor, result: ChunkResult, *, overwrite: bool) 
         "DELETE FROM import_rows r WHERE r.external_id IS NOT NULL"
         " AND (SELECT p.id FROM people_person p WHERE p.external_id = r.external_id"
         "  AND p.id IS DISTINCT FROM r.person_id LIMIT 1) IS NOT NULL"
-        " AND (r.person_id IS NULL OR %s OR (SELECT t.external_id FROM people_person t"
+        " AND (r.created OR %s OR (SELECT t.external_id FROM people_person t"
         "  WHERE t.id = r.person_id) IS NULL)"
         " RETURNING r.line, r.external_id",
         [overwrite],
