@@ -123,18 +123,30 @@ def find_match(*, email: str = "", phone: str = "", external_id: str = "") -> Pe
         if found:
             return found
     if email:
-        found = (
-            Person.objects.filter(email=email).order_by("id").first()
-            or Person.objects.filter(emails__address=email).order_by("id").first()
-        )
+        found = _match_by(PersonEmail, "email", "address", email)
         if found:
             return found
     if phone:
-        return (
-            Person.objects.filter(phone=phone).order_by("id").first()
-            or Person.objects.filter(phones__number=phone).order_by("id").first()
-        )
+        return _match_by(PersonPhone, "phone", "number", phone)
     return None
+
+
+def _match_by(model, person_column: str, column: str, value: str) -> Person | None:
+    """The person whose primary `person_column` is `value`, else the first with it among their
+    other addresses/numbers: one statement (a signature's hot path asks this for everyone new),
+    then the person's row only when there is a match."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM ((SELECT id, 0 AS rank FROM {Person._meta.db_table}"
+            f" WHERE {person_column} = %s ORDER BY id LIMIT 1) UNION ALL"
+            f" (SELECT person_id, 1 FROM {model._meta.db_table} WHERE {column} = %s"
+            " ORDER BY person_id LIMIT 1)) m ORDER BY rank LIMIT 1",
+            [value, value],
+        )
+        row = cursor.fetchone()
+    return Person.objects.filter(pk=row[0]).first() if row else None
 
 
 def is_tombstoned(*, email: str = "", phone: str = "") -> bool:
@@ -182,10 +194,22 @@ def person_upsert(
     created = person is None
     now = timezone.now()
     if created:
-        person = Person.objects.create(
-            **fields, email=email, phone=number, created_at=now, updated_at=now, recruiter=recruiter
+        person = _person_insert(
+            fields=fields,
+            email=email,
+            number=number,
+            phone_kind=kind,
+            now=now,
+            source=source,
+            actor=actor,
+            tags=tags,
+            consents=consents or {},
+            by_person=self_signup,
+            recruiter=recruiter,
+            activity_kind=activity_kind,
+            activity_summary=activity_summary,
         )
-        changes = {}
+        return person, True
     else:
         changes = {}
         for name, value in fields.items():
@@ -251,6 +275,96 @@ def person_upsert(
 
 def _json(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def _person_insert(
+    *,
+    fields: dict[str, Any],
+    email: str,
+    number: str,
+    phone_kind: str,
+    now,
+    source: str,
+    actor: Actor,
+    tags: Iterable[str],
+    consents: dict[str, tuple[str, str]],
+    by_person: bool,
+    recruiter: Person | None,
+    activity_kind: str,
+    activity_summary: str,
+) -> Person:
+    """person_upsert for someone new: the rows the general path writes (person, email, phone,
+    consent history, tags, timeline, recruiter's credit), in a handful of statements. Nothing
+    needs re-reading for a person who did not exist: the search text, the consent fields and
+    the primary flags are known before the INSERT, and the timeline goes in with one INSERT."""
+    from .models import ConsentChange
+
+    person = Person(
+        **fields,
+        email=email,
+        phone=number,
+        created_at=now,
+        updated_at=now,
+        last_activity_at=now,
+        recruiter=recruiter,
+    )
+    person.search_text = search_text(
+        first_name=person.first_name,
+        middle_name=person.middle_name,
+        last_name=person.last_name,
+        emails=[email] if email else [],
+        phones=[number] if number else [],
+    )
+    timeline = [
+        Activity(kind=activity_kind, summary=activity_summary or source, data={"source": source})
+    ]
+    if recruiter:
+        timeline.append(
+            Activity(person=recruiter, kind=Activity.Kind.RECRUITED, data={"recruit": None})
+        )
+    changes = []
+    for channel, (status, wording) in consents.items():  # consent_set's rules, on a new person
+        field = CONSENT_FIELD[Channel(channel)]
+        current = getattr(person, field)
+        if current == status or (
+            current == Consent.WITHDRAWN and status == Consent.GRANTED and not by_person
+        ):
+            continue
+        setattr(person, field, status)
+        changes.append(
+            ConsentChange(channel=channel, status=status, source=source, wording=wording)
+        )
+        timeline.append(
+            Activity(
+                kind=Activity.Kind.CONSENT,
+                summary=f"{channel}: {status}",
+                data={"channel": channel, "status": status, "source": source, "wording": wording},
+            )
+        )
+    person.save(force_insert=True)
+    if email:
+        PersonEmail.objects.create(person=person, address=email, is_primary=True)
+    if number:
+        PersonPhone.objects.create(
+            person=person, number=number, is_primary=True, kind=phone_kind or "unknown"
+        )
+    for change in changes:
+        change.person = person
+    ConsentChange.objects.bulk_create(changes)
+    tag_rows = tags_ensure(tags) if tags else []
+    Tagging.objects.bulk_create(Tagging(person=person, tag=tag) for tag in tag_rows)
+    timeline += [Activity(kind=Activity.Kind.TAGGED, summary=tag.name) for tag in tag_rows]
+    if recruiter:
+        Person.objects.filter(pk=recruiter.pk).update(points=F("points") + 1, last_activity_at=now)
+        credit = timeline[1]
+        credit.summary, credit.data = str(person), {"recruit": person.pk}
+    for entry in timeline:
+        if entry.person_id is None:
+            entry.person = person
+        entry.summary = entry.summary[:300]
+        entry.actor_id, entry.actor_name, entry.at = actor.user_id, actor.name, now
+    Activity.objects.bulk_create(timeline)
+    return person
 
 
 def _email_attach(person: Person, address: str) -> None:
@@ -565,12 +679,18 @@ CONSENT_RANK = {Consent.WITHDRAWN: 2, Consent.GRANTED: 1, Consent.UNKNOWN: 0}
 
 
 def _tombstones_lift(*, email: str = "", phone: str = "") -> int:
+    from django.db import connection
+
     hashes = [identity_hash(v) for v in (email, phone) if v]
     if not hashes:
         return 0
-    deleted, _ = Tombstone.objects.filter(email_hash__in=hashes).delete()
-    more, _ = Tombstone.objects.filter(phone_hash__in=hashes).delete()
-    return deleted + more
+    with connection.cursor() as cursor:  # one statement: every self-signup runs it
+        cursor.execute(
+            f"DELETE FROM {Tombstone._meta.db_table}"
+            " WHERE email_hash = ANY(%s) OR phone_hash = ANY(%s)",
+            [hashes, hashes],
+        )
+        return cursor.rowcount
 
 
 def person_snapshot(person: Person) -> dict[str, Any]:
