@@ -7,6 +7,7 @@ import row update a person by the same rules."""
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email.utils import formataddr, parseaddr
@@ -37,7 +38,9 @@ def site_version() -> int:
     """The number every cached page key carries; bumping it retires the whole nation's cache."""
     version = cache.get(SITE_VERSION_KEY)
     if version is None:
-        version = int(timezone.now().timestamp() * 1000)
+        # Nanoseconds: after a cache flush the new number never meets an old one (processes
+        # remember pages under it, views._live_page).
+        version = time.time_ns()
         cache.add(SITE_VERSION_KEY, version, None)
         version = cache.get(SITE_VERSION_KEY, version)
     return version
@@ -55,7 +58,7 @@ def site_changed() -> None:
             try:
                 cache.incr(SITE_VERSION_KEY)
             except ValueError:
-                cache.set(SITE_VERSION_KEY, int(timezone.now().timestamp() * 1000), None)
+                cache.set(SITE_VERSION_KEY, time.time_ns(), None)
 
     transaction.on_commit(bump)
 
@@ -232,6 +235,19 @@ def _identity_lock(*keys: str) -> None:
             )
 
 
+def _token_claim(token: str) -> int | bool:
+    """Claim a form load's idempotency token: its row id, or False if it was claimed before.
+    One statement and no savepoint (every signature does this)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {SubmissionToken._meta.db_table} (token, created_at) VALUES (%s, %s)"
+            " ON CONFLICT (token) DO NOTHING RETURNING id",
+            [token, timezone.now()],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else False
+
+
 def submission_record(
     *,
     page: Page,
@@ -256,26 +272,21 @@ def submission_record(
         )
     email, phone = data.get("email", ""), data.get("phone", "")
     with transaction.atomic():
-        if token:
-            try:
-                with transaction.atomic():
-                    claimed = SubmissionToken.objects.create(token=token[:64])
-            except IntegrityError:
-                first = (
-                    SubmissionToken.objects.filter(token=token[:64])
-                    .select_related("submission__person")
-                    .first()
+        claimed = _token_claim(token[:64]) if token else None
+        if claimed is False:
+            first = (
+                SubmissionToken.objects.filter(token=token[:64])
+                .select_related("submission__person")
+                .first()
+            )
+            if first is not None and first.submission is not None:
+                return SubmissionResult(
+                    submission=first.submission,
+                    person=first.submission.person,
+                    duplicate=True,
+                    waitlisted=first.submission.status == Submission.Status.WAITLIST,
                 )
-                if first is not None and first.submission is not None:
-                    return SubmissionResult(
-                        submission=first.submission,
-                        person=first.submission.person,
-                        duplicate=True,
-                        waitlisted=first.submission.status == Submission.Status.WAITLIST,
-                    )
-                raise
-        else:
-            claimed = None
+            raise IntegrityError(f"submission token {token[:64]!r} is being used")
         _identity_lock(email, phone)
         recruiter = (
             Person.objects.filter(recruiter_code=recruiter_code).first() if recruiter_code else None
@@ -307,7 +318,11 @@ def submission_record(
         answers = data.get("answers") or {}
         guests = int(data.get("guests") or 0) if page.kind == Page.Kind.EVENT else 0
         public = bool(data.get("public")) and page.kind == Page.Kind.PETITION and page.show_signers
-        existing = Submission.objects.select_for_update().filter(page=page, person=person).first()
+        existing = (  # someone new has no submission yet
+            None
+            if created
+            else Submission.objects.select_for_update().filter(page=page, person=person).first()
+        )
         result_status = Submission.Status.DONE
         if page.kind == Page.Kind.EVENT:
             # One RSVP at a time per event: seats are counted under the page's row lock.
@@ -345,8 +360,12 @@ def submission_record(
                     summary=summary,
                     data={"source": f"page:{page.slug}", "page": page.pk},
                 )
-        if claimed is not None:
-            SubmissionToken.objects.filter(pk=claimed.pk).update(submission=submission)
+        if claimed:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {SubmissionToken._meta.db_table} SET submission_id = %s WHERE id = %s",
+                    [submission.pk, claimed],
+                )
         result = SubmissionResult(
             submission=submission,
             person=person,

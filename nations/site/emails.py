@@ -8,6 +8,7 @@ pipeline later)."""
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from django.core.mail import EmailMessage
@@ -57,9 +58,15 @@ def default_body(page) -> str:
     return "\n".join(lines)
 
 
+@functools.lru_cache(maxsize=512)
+def _compiled(template: str):
+    """Parsed once per process: every signature of a page renders the same two templates."""
+    return _plain.from_string(template)
+
+
 def merge(template: str, values: dict) -> str:
     try:
-        return _plain.from_string(template).render(**values)
+        return _compiled(template).render(**values)
     except Exception:  # a broken merge field must not lose the email: send it unmerged
         log.warning("autoresponse merge failed", exc_info=True)
         return template

@@ -5,6 +5,7 @@ schema) under the site's version number, which every publish bumps (actions.site
 
 from __future__ import annotations
 
+import copy
 import json
 import mimetypes
 from datetime import timedelta
@@ -29,6 +30,7 @@ from django.http import (
 from django.shortcuts import redirect
 from django.utils import timezone, translation
 from django.utils.feedgenerator import Rss201rev2Feed
+from django.utils.functional import SimpleLazyObject
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_exempt
@@ -91,8 +93,28 @@ def cached_page(view):
     return wrapper
 
 
+# (schema, slug) -> (site version, page): the published pages this process has looked up.
+_pages: dict[tuple[str, str], tuple[int, Page]] = {}
+MAX_PAGES = 5000
+
+
 def _live_page(slug: str) -> Page | None:
-    return live_pages().select_related("social_image", "blog").filter(slug=slug).first()
+    """The live page at /<slug>/. Remembered per process under the site's version, which every
+    publish, edit, unpublish or delete moves (actions.site_changed) — the same rule as the page
+    cache — and checked live again on each use. Saves the ORM query (with its two joins) that a
+    form POST and every uncached view paid first. Returns a copy the caller may change."""
+    version = site_version()
+    key = (connection.schema_name, slug)
+    now = timezone.now()
+    entry = _pages.get(key)
+    if entry is not None and entry[0] == version and entry[1].is_live(now):
+        return copy.copy(entry[1])
+    found = live_pages(now).select_related("social_image", "blog").filter(slug=slug).first()
+    if found is not None:
+        if len(_pages) >= MAX_PAGES:
+            _pages.clear()
+        _pages[key] = (version, copy.copy(found))
+    return found
 
 
 def not_found(request, s=None):
@@ -149,7 +171,7 @@ def _render_page(request, page: Page, s, *, form=None, status=200, draft_theme=F
 @csrf_exempt  # see forms.py: signed form token + Origin check instead of a cookie
 @cached_page
 def page(request, slug: str):
-    s = site_settings()
+    s = SimpleLazyObject(site_settings)  # a signature that succeeds never reads them
     found = _live_page(slug)
     if found is None:
         moved = Redirect.objects.filter(old_path=request.path).first()
@@ -167,7 +189,7 @@ def embed(request, slug: str):
     found = _live_page(slug)
     if found is None or not found.has_form:
         raise Http404
-    s = site_settings()
+    s = SimpleLazyObject(site_settings)
     if request.method == "POST":
         return _submit(request, found, s, embed=True)
     return _render_page(request, found, s, embed=True)
