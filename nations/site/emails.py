@@ -108,7 +108,11 @@ def autoresponse_send(*, page, person, result, base_url: str = "") -> None:
         "from_email": sender_for(nation),
         "to": [person.email],
     }
-    transaction.on_commit(lambda: send_autoresponse.apply_async(kwargs=message))
+    # No repr of the message in its headers: Celery's would cost more than the send itself and
+    # put the visitor's address and text into every log that shows a task.
+    transaction.on_commit(
+        lambda: send_autoresponse.apply_async(kwargs=message, argsrepr="()", kwargsrepr="{…}")
+    )
 
 
 @app.task(
