@@ -696,13 +696,20 @@ def contact_log_add(
 
 def recruiter_code_for(person: Person) -> str:
     """The person's share code (`?recruiter=<code>`), made on first use."""
+    from django.db import connection
+
     if person.recruiter_code:
         return person.recruiter_code
     for _ in range(5):
         code = secrets.token_urlsafe(6)
-        if Person.objects.filter(pk=person.pk, recruiter_code__isnull=True).update(
-            recruiter_code=code
-        ):
+        with connection.cursor() as cursor:  # plain SQL: every signature's thank-you asks
+            cursor.execute(
+                f"UPDATE {Person._meta.db_table} SET recruiter_code = %s"
+                " WHERE id = %s AND recruiter_code IS NULL",
+                [code, person.pk],
+            )
+            claimed = cursor.rowcount
+        if claimed:
             person.recruiter_code = code
             return code
         person.refresh_from_db(fields=["recruiter_code"])
