@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 import uuid
+from pathlib import Path
 from urllib.parse import urlencode
 
 from .report import Report, percentile
@@ -104,6 +105,23 @@ def _start_server(port: int) -> subprocess.Popen:
     raise BrokenPath("gunicorn did not answer within 30 s")
 
 
+def _server_cpu(server: subprocess.Popen) -> float:
+    """CPU seconds used so far by gunicorn's master and workers (user + system, from /proc):
+    the figure that stays meaningful when other work shares the machine."""
+    total = 0.0
+    try:
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    except OSError:
+        children = []
+    for pid in [server.pid, *map(int, children)]:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def _load(port: int, make_request, expect: int) -> tuple[list[float], float]:
     """Latencies (s) and elapsed wall time of CLIENTS threads hammering for SECONDS."""
     latencies: list[float] = []
@@ -145,7 +163,9 @@ def _load(port: int, make_request, expect: int) -> tuple[list[float], float]:
     return latencies, elapsed
 
 
-def _figures(report: Report, name: str, latencies: list[float], elapsed: float, **context) -> None:
+def _figures(
+    report: Report, name: str, latencies: list[float], elapsed: float, cpu: float, **context
+) -> None:
     context = {
         "requests": len(latencies),
         "clients": CLIENTS,
@@ -155,6 +175,13 @@ def _figures(report: Report, name: str, latencies: list[float], elapsed: float, 
     report.add(f"{name}_rps", len(latencies) / elapsed, "req/s", **context)
     report.add(f"{name}_p50", percentile(latencies, 50) * 1000, "ms", **context)
     report.add(f"{name}_p99", percentile(latencies, 99) * 1000, "ms", **context)
+    report.add(f"{name}_server_cpu", cpu / len(latencies) * 1e6, "us", **context)
+
+
+def _measured(server, port, make_request, expect):
+    before = _server_cpu(server)
+    latencies, elapsed = _load(port, make_request, expect)
+    return latencies, elapsed, _server_cpu(server) - before
 
 
 def bench_site(report: Report) -> None:
@@ -164,11 +191,16 @@ def bench_site(report: Report) -> None:
     try:
         get = lambda path: lambda n: ("GET", path, None, {})  # noqa: E731
         _load(port, get("/about/"), 200)  # warm-up: fills the page cache, loads templates
-        lat, took = _load(port, get("/__hello__/"), 200)
-        _figures(report, "site_hello_get", lat, took, what="bare Django view, same stack")
-        lat, took = _load(port, get("/about/"), 200)
+        lat, took, cpu = _measured(server, port, get("/__hello__/"), 200)
+        _figures(report, "site_hello_get", lat, took, cpu, what="bare Django view, same stack")
+        lat, took, cpu = _measured(server, port, get("/about/"), 200)
         _figures(
-            report, "site_cached_page", lat, took, what="GET /about/ from the per-nation page cache"
+            report,
+            "site_cached_page",
+            lat,
+            took,
+            cpu,
+            what="GET /about/ from the per-nation page cache",
         )
 
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -195,14 +227,18 @@ def bench_site(report: Report) -> None:
             return "POST", "/sign/", body, {"Content-Type": "application/x-www-form-urlencoded"}
 
         post_headers = {"Content-Type": "application/x-www-form-urlencoded"}
-        lat, took = _load(port, lambda n: ("POST", "/__hello_post__/", "a=1", post_headers), 200)
-        _figures(report, "site_hello_post", lat, took, what="bare Django POST view, same stack")
-        lat, took = _load(port, sign, 303)
+        hello_post = lambda n: ("POST", "/__hello_post__/", "a=1", post_headers)  # noqa: E731
+        lat, took, cpu = _measured(server, port, hello_post, 200)
+        _figures(
+            report, "site_hello_post", lat, took, cpu, what="bare Django POST view, same stack"
+        )
+        lat, took, cpu = _measured(server, port, sign, 303)
         _figures(
             report,
             "site_petition_sign",
             lat,
             took,
+            cpu,
             what="POST a new signature (new person, tags, consent, timeline, email queued) -> 303",
         )
     finally:
