@@ -11,6 +11,7 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("billing/webhooks/stripe/", stripe_webhook, name="stripe_webhook"),
     path("donations/webhooks/stripe/", connect_webhook, name="connect_webhook"),
+    path("email/anymail/", include("anymail.urls")),  # ESP webhooks (nations/comms/webhooks.py)
     path("operator/billing/", include("billing.urls_operator")),
     path("operator/", include(operator_patterns)),
     path("", include("tenants.urls")),

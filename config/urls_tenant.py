@@ -9,6 +9,7 @@ from django.views.i18n import set_language
 urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("panel/", include("nations.panel.urls")),
+    path("e/", include("nations.comms.urls_public")),
     path("", include("nations.donations.urls_public")),
     path("", include("nations.site.urls")),
 ]

@@ -37,6 +37,7 @@ SHARED_APPS = [
     "django.contrib.humanize",
     "django.contrib.postgres",
     "django_htmx",
+    "anymail",
 ]
 # Each nation's schema. Sessions live in every schema, so a session made on nation A's host
 # does not exist on nation B's: a stolen or replayed cookie authenticates nowhere else.
@@ -48,6 +49,7 @@ TENANT_APPS = [
     "nations.panel",
     "nations.site",
     "nations.donations",
+    "nations.comms",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [a for a in TENANT_APPS if a not in SHARED_APPS]
 
@@ -134,6 +136,7 @@ CELERY_BEAT_SCHEDULE = {
     "verify-pending-domains": {"task": "tenants.verify_pending_domains", "schedule": 600.0},
     "purge-nations-due-for-deletion": {"task": "tenants.purge_due_nations", "schedule": 3600.0},
     "billing-state-transitions": {"task": "billing.tick", "schedule": 900.0},
+    "comms-tick": {"task": "comms.tick", "schedule": 60.0},
 }
 
 # --- Accounts and security -------------------------------------------------------------------
@@ -175,6 +178,28 @@ EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = 15
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default=f"Nations <no-reply@{PLATFORM_DOMAIN}>")
+
+# --- Communication pipeline (nations/comms) ----------------------------------------------------
+# "smtp" = the EMAIL_* server above with the pipeline's own hand-over; or a Django email backend
+# path, e.g. "anymail.backends.amazon_ses.EmailBackend" (then ANYMAIL settings as anymail says).
+COMMS_EMAIL_BACKEND = env("COMMS_EMAIL_BACKEND", default="smtp")
+COMMS_SMTP_HOST = env("COMMS_SMTP_HOST", default="")  # a relay for bulk mail; else EMAIL_HOST
+COMMS_SMTP_PORT = env.int("COMMS_SMTP_PORT", default=0)
+COMMS_RATES = {
+    "email": {
+        "global": env.float("COMMS_EMAIL_RATE", default=5000.0),  # messages/s, all nations
+        "nation": env.float("COMMS_EMAIL_NATION_RATE", default=2000.0),  # messages/s, one nation
+    }
+}
+COMMS_BATCH = env.int("COMMS_BATCH", default=100)
+COMMS_PUMPS = env.int("COMMS_PUMPS", default=2)  # concurrent senders per blast
+COMMS_PUMP_SECONDS = env.float("COMMS_PUMP_SECONDS", default=120.0)  # then the pump re-queues
+COMMS_SENDING_TIMEOUT = env.float("COMMS_SENDING_TIMEOUT", default=600.0)  # reaper's patience
+COMMS_SNAPSHOT_STEP = env.int("COMMS_SNAPSHOT_STEP", default=250_000)  # person ids per INSERT
+COMMS_JOURNAL_DIR = env.path("COMMS_JOURNAL_DIR", default=str(BASE_DIR / "var" / "comms-journal"))
+COMMS_BOUNCE_ADDRESS = env("COMMS_BOUNCE_ADDRESS", default="")  # envelope sender (Return-Path)
+COMMS_SPF_INCLUDE = env("COMMS_SPF_INCLUDE", default=f"include:_spf.{PLATFORM_DOMAIN}")
+ANYMAIL = {"WEBHOOK_SECRET": secret("ANYMAIL_WEBHOOK_SECRET", "") or None}
 
 # --- Custom domains --------------------------------------------------------------------------
 NATIONS_DNS_RESOLVER = env("NATIONS_DNS_RESOLVER", default="tenants.dns.SystemResolver")

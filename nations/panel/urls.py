@@ -1,6 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, reverse_lazy
 
+from nations.comms import views as comms_views
 from nations.site import views_panel as site_panel
 from tenants.forms import NationPasswordResetForm
 
@@ -45,7 +46,8 @@ urlpatterns = [
     path("website/", site_panel.pages, name="website"),
     path("website/", include("nations.site.urls_panel")),
     path("donations/", include("nations.donations.urls_panel")),
-    path("communication/", views.area, {"area": "communication"}, name="communication"),
+    path("communication/", comms_views.blasts, name="communication"),
+    path("communication/", include("nations.comms.urls")),
     path("settings/", views.settings_general, name="settings"),
     path("settings/domains/", views.domains, name="domains"),
     path(

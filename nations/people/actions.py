@@ -1164,3 +1164,27 @@ def people_list_bulk(
                 ],
             )
         return cursor.rowcount
+
+
+def activities_record_many(
+    *, entries: Iterable[tuple[int, str, str, dict]], actor: Actor = SYSTEM, at=None
+) -> int:
+    """Timeline entries for many people at once (person_id, kind, summary, data): one INSERT.
+
+    For events that happen *to* people in bulk (a blast delivered): last_activity_at, which
+    tracks what people did, is left alone."""
+    at = at or timezone.now()
+    rows = [
+        Activity(
+            person_id=person_id,
+            kind=kind,
+            summary=summary[:300],
+            data=data,
+            actor_id=actor.user_id,
+            actor_name=actor.name,
+            at=at,
+        )
+        for person_id, kind, summary, data in entries
+    ]
+    Activity.objects.bulk_create(rows, batch_size=1000)
+    return len(rows)

@@ -220,3 +220,52 @@ def _manage_tokens(victim):
     from nations.donations.signing import manage_token
 
     return [manage_token(_victim_gifts(victim)[1])]
+
+
+def _victim_delivery(victim):
+    """A sent email of the victim's (broadcaster, blast, delivery), made once per victim."""
+    from nations.comms.models import Blast, Broadcaster, Delivery
+
+    delivery = Delivery.objects.filter(blast__isnull=False).select_related("blast").first()
+    if delivery is None:
+        sender = Broadcaster.objects.create(name="Victim", from_email="victim@victim.example")
+        blast = Blast.objects.create(
+            broadcaster=sender, subject="Private", body_html="<p>x</p>", status="sent",
+            links=["https://victim.example/private"],
+        )  # fmt: skip
+        delivery = Delivery.objects.create(
+            blast=blast, person_id=victim.markers[0].pk, address=victim.markers[0].email,
+            status="sent",
+        )  # fmt: skip
+    return delivery
+
+
+@register("blast_id")
+def _blast_ids(victim):
+    return [_victim_delivery(victim).blast_id]
+
+
+@register("broadcaster_id")
+def _broadcaster_ids(victim):
+    return [_victim_delivery(victim).blast.broadcaster_id]
+
+
+@register("link")
+def _links(victim):
+    return [0]
+
+
+_password_tokens = KWARG_VALUES["token"]
+
+
+@register("token")
+def _tokens_with_tracking(victim):
+    """Password-reset tokens, plus a tracking token (open, click, unsubscribe URLs) naming the
+    victim's delivery but signed for another schema, as a nation's staff could mint one: it
+    must open nothing on the victim's host. (A genuine victim token is the recipient's own
+    key and may change things on A's host; tests/comms/test_recipients.py checks it is
+    worthless on B's.)"""
+    from nations.comms.tokens import make_token
+
+    delivery = _victim_delivery(victim)
+    return [*_password_tokens(victim), make_token("n_attacker", delivery.pk)]

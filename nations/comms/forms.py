@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import zoneinfo
+from datetime import datetime
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from nations.people.models import PeopleList, Segment
+
+from .models import Blast, Broadcaster
+
+
+class BroadcasterForm(forms.ModelForm):
+    class Meta:
+        model = Broadcaster
+        fields = ["name", "from_email", "reply_to", "postal_address"]
+        widgets = {"postal_address": forms.Textarea(attrs={"rows": 3})}
+
+    def clean_name(self):
+        return " ".join(self.cleaned_data["name"].split())
+
+
+class BlastForm(forms.ModelForm):
+    class Meta:
+        model = Blast
+        fields = [
+            "broadcaster",
+            "subject",
+            "preheader",
+            "body_html",
+            "audience",
+            "segment",
+            "people_list",
+            "name",
+        ]
+        widgets = {
+            "body_html": forms.Textarea(attrs={"rows": 14, "data-editor": "1"}),
+            "audience": forms.RadioSelect,
+        }
+        labels = {"segment": _("Segment"), "people_list": _("List")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["broadcaster"].required = True
+        self.fields["broadcaster"].empty_label = None
+        self.fields["segment"].queryset = Segment.objects.order_by("name")
+        self.fields["people_list"].queryset = PeopleList.objects.order_by("name")
+        self.fields["body_html"].help_text = _(
+            'Merge fields: {{ person.first_name | default: "friend" }}, {{ person.last_name }}, '
+            "{{ person.city }}. Links are tracked; an unsubscribe link is added at the bottom."
+        )
+        self.fields["subject"].widget.attrs["maxlength"] = 200
+
+    def clean_subject(self):
+        return " ".join(self.cleaned_data["subject"].split())
+
+    def clean(self):
+        data = super().clean()
+        if data.get("audience") == Blast.Audience.SEGMENT and not data.get("segment"):
+            self.add_error("segment", _("Pick a segment."))
+        if data.get("audience") == Blast.Audience.LIST and not data.get("people_list"):
+            self.add_error("people_list", _("Pick a list."))
+        return data
+
+
+class TestSendForm(forms.Form):
+    email = forms.EmailField(label=_("Send a test to"))
+
+
+class ScheduleForm(forms.Form):
+    at = forms.DateTimeField(
+        label=_("Send at"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M"],
+    )
+
+    def __init__(self, *args, nation, **kwargs):
+        super().__init__(*args, **kwargs)
+        try:
+            self.zone = zoneinfo.ZoneInfo(nation.timezone or "UTC")
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            self.zone = zoneinfo.ZoneInfo("UTC")
+        self.fields["at"].help_text = _("In your nation's time zone (%(zone)s).") % {
+            "zone": self.zone.key
+        }
+
+    def clean_at(self):
+        value: datetime = self.cleaned_data["at"]
+        value = (
+            value.replace(tzinfo=self.zone)
+            if timezone.is_naive(value)
+            else value.astimezone(self.zone)
+        )
+        if value <= timezone.now():
+            raise forms.ValidationError(_("Pick a time in the future."))
+        return value
