@@ -196,6 +196,7 @@ def transactional_send(
     html: str = "",
     reply_to: str = "",
     person: Person | None = None,
+    person_id: int | None = None,
     kind: str = "transactional",
 ) -> Delivery:
     """Queue one message (autoresponse, receipt, password reset) ahead of every blast. It is
@@ -206,7 +207,7 @@ def transactional_send(
     validate_email(to)
     delivery = Delivery.objects.create(
         channel="email",
-        person_id=person.pk if person else None,
+        person_id=person.pk if person else person_id,
         address=to,
         priority=Delivery.PRIORITY_TRANSACTIONAL,
         kind=kind,

@@ -108,11 +108,26 @@ def autoresponse_send(*, page, person, result, base_url: str = "") -> None:
         "from_email": sender_for(nation),
         "to": [person.email],
     }
-    # No repr of the message in its headers: Celery's would cost more than the send itself and
-    # put the visitor's address and text into every log that shows a task.
-    transaction.on_commit(
-        lambda: send_autoresponse.apply_async(kwargs=message, argsrepr="()", kwargsrepr="{…}")
-    )
+    # Through the delivery pipeline (nations/comms), ahead of any blast, once the signature is
+    # committed: rate limits, the hand-over journal and the reaper apply to it too.
+    person_id = person.pk
+
+    def queue() -> None:
+        from django_tenants.utils import tenant_context
+
+        from nations.comms.actions import transactional_send
+
+        with tenant_context(nation):
+            transactional_send(
+                to=message["to"][0],
+                subject=message["subject"],
+                text=message["body"],
+                from_email=message["from_email"],
+                person_id=person_id,
+                kind="autoresponse",
+            )
+
+    transaction.on_commit(queue)
 
 
 @app.task(
