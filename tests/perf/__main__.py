@@ -20,6 +20,7 @@ BENCHES = (
     "site",
     "billing",
     "donations",
+    "comms",
 )
 
 
@@ -55,6 +56,7 @@ def main(argv: list[str]) -> int:
 
     from . import fleet, provisioning, signup
     from .billing import bench_billing
+    from .comms import bench_comms
     from .donations import bench_donations
     from .imports import bench_imports
     from .people import bench_people
@@ -92,6 +94,7 @@ def main(argv: list[str]) -> int:
         "merge": bench_merge,
         "billing": bench_billing,
         "donations": bench_donations,
+        "comms": bench_comms,
         "site": bench_site,
     }
     for name in BENCHES:
