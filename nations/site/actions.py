@@ -235,6 +235,32 @@ def _identity_lock(*keys: str) -> None:
             )
 
 
+def _submission_insert(submission: Submission, token_id: int | bool | None) -> Submission:
+    """INSERT the submission and link the form load's token to it: one statement, its values
+    prepared by the model's fields as the ORM's INSERT would."""
+    columns, params = [], []
+    for model_field in Submission._meta.concrete_fields:
+        if not model_field.primary_key:
+            columns.append(f'"{model_field.column}"')
+            value = model_field.pre_save(submission, True)
+            params.append(model_field.get_db_prep_save(value, connection))
+    sql = (
+        f"WITH s AS (INSERT INTO {Submission._meta.db_table} ({', '.join(columns)})"
+        f" VALUES ({', '.join(['%s'] * len(columns))}) RETURNING id)"
+    )
+    if token_id:
+        sql += (
+            f", t AS (UPDATE {SubmissionToken._meta.db_table}"
+            " SET submission_id = (SELECT id FROM s) WHERE id = %s)"
+        )
+        params.append(token_id)
+    with connection.cursor() as cursor:
+        cursor.execute(sql + " SELECT id FROM s", params)
+        submission.pk = cursor.fetchone()[0]
+    submission._state.adding, submission._state.db = False, connection.alias
+    return submission
+
+
 def _token_claim(token: str) -> int | bool:
     """Claim a form load's idempotency token: its row id, or False if it was claimed before.
     One statement and no savepoint (every signature does this)."""
@@ -350,9 +376,10 @@ def submission_record(
             existing.save()
             submission = existing
         else:
-            submission = Submission.objects.create(
-                page=page, person=person, created_at=now, **fields
+            submission = _submission_insert(
+                Submission(page=page, person=person, created_at=now, **fields), claimed
             )
+            claimed = None  # linked by the same statement
             if not created:  # a known person: person_upsert wrote no entry for this page
                 activity_record(
                     person=person,
