@@ -17,6 +17,7 @@ from nations.people.models import Consent, Person, PersonEmail
 from tenants.hosts import nation_url
 
 from .audience import SUPPRESSED
+from .dkim import sign
 from .models import Blast
 from .pipeline import BatchResult, Claimed
 from .render import PERSON_FIELDS, BlastTemplate, MergeError, Rendered, build_mime
@@ -30,15 +31,20 @@ class Outgoing:
     rendered: Rendered
     from_header: str
     reply_to: str
+    dkim: tuple[str, str, str] | None = None  # (selector, domain, private key)
 
     def raw(self) -> bytes:
-        return build_mime(
+        message = build_mime(
             rendered=self.rendered,
             from_header=self.from_header,
             to=self.row.address,
             message_id=self.row.message_id,
             reply_to=self.reply_to,
         )
+        if self.dkim:
+            selector, domain, key = self.dkim
+            message = sign(message, selector=selector, domain=domain, private_key=key)
+        return message
 
 
 class DjangoBackendSender:
@@ -151,7 +157,12 @@ class EmailHandler:
                 continue
             out.append(
                 Outgoing(
-                    row, template.envelope_from, rendered, template.from_header, template.reply_to
+                    row,
+                    template.envelope_from,
+                    rendered,
+                    template.from_header,
+                    template.reply_to,
+                    template.dkim,
                 )
             )
         return out

@@ -177,6 +177,12 @@ class BlastTemplate:
             broadcaster.from_email if broadcaster else ""
         )
         self.domain = broadcaster.domain if broadcaster else settings.PLATFORM_DOMAIN
+        # DKIM with the nation's key when we hand mail to SMTP ourselves (an ESP signs its own).
+        self.dkim = (
+            (broadcaster.dkim_selector, broadcaster.domain, broadcaster.dkim_private_key)
+            if settings.COMMS_DKIM_SIGN and broadcaster and broadcaster.dkim_private_key
+            else None
+        )
 
     def render(self, person, *, delivery_id: int | None, subject: str | None = None) -> Rendered:
         context = person_context(person)

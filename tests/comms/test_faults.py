@@ -170,3 +170,27 @@ def test_transactional_messages_go_before_queued_blast_messages(in_alpha, sink, 
     assert len(order) == 13
     blast.refresh_from_db()
     assert blast.sent_count == 12
+
+
+def test_dkim_signature_with_the_nations_key_verifies(in_alpha, sink, settings):
+    import base64
+
+    import dkim
+
+    from nations.comms.models import Broadcaster
+
+    settings.COMMS_DKIM_SIGN = True
+    person = make_people(1)[0]
+    blast = make_blast()
+    start(blast, in_alpha.nation)
+    pipeline.pump("email")
+    sender = Broadcaster.objects.get()
+    raw = sink.to(person.email)[0].as_bytes()
+    assert b"DKIM-Signature:" in raw and b"d=alpha.example" in raw
+
+    def dns(name, timeout=5):
+        assert name == b"nations._domainkey.alpha.example."
+        return f"v=DKIM1; k=rsa; p={sender.dkim_public_key}".encode()
+
+    assert base64.b64decode(sender.dkim_public_key)
+    assert dkim.verify(raw, dnsfunc=dns)
