@@ -22,6 +22,8 @@ pytestmark = pytest.mark.django_db
 # tombstone lift, match, the person with their email, consent history, tags and timeline (one
 # statement), the submission linked to its token (one), share code. (90 before this work.)
 NEW_SIGNER_STATEMENTS = 7
+# After commit: the autoresponse's row in the delivery pipeline (nations/comms), then its pump.
+AFTER_COMMIT_STATEMENTS = 1
 
 
 def _statements(queries) -> list[str]:
@@ -53,6 +55,21 @@ def test_a_cached_page_runs_no_sql(alpha):
         again = visitor.get("/about/")
     assert again["X-Cache"] == "hit" and again.content == first.content
     assert queries.captured_queries == []  # not even the host lookup
+
+
+def test_after_commit_a_signature_queues_its_autoresponse_in_one_statement(
+    alpha, petition, django_capture_on_commit_callbacks
+):
+    visitor = client_for(alpha.host)
+    first = form_data(alpha.nation, petition, email="first@example.org", nonce="ac-0")
+    assert visitor.post("/clean-air/", first).status_code == 303
+    data = form_data(alpha.nation, petition, nonce="ac-1")
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert visitor.post("/clean-air/", data).status_code == 303
+    with CaptureQueriesContext(connection) as queries:
+        for callback in callbacks:
+            callback()
+    assert len(_statements(queries)) == AFTER_COMMIT_STATEMENTS, "\n".join(_statements(queries))
 
 
 def test_a_new_signature_is_a_fixed_handful_of_statements(alpha, petition):
