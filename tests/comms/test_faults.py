@@ -194,3 +194,23 @@ def test_dkim_signature_with_the_nations_key_verifies(in_alpha, sink, settings):
 
     assert base64.b64decode(sender.dkim_public_key)
     assert dkim.verify(raw, dnsfunc=dns)
+
+
+def test_a_scheduled_blast_starts_when_its_time_comes(in_alpha):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from nations.comms.tasks import tick_nation
+
+    make_people(2)
+    blast = make_blast()
+    actions.blast_send(blast=blast, nation=in_alpha.nation, at=timezone.now() + timedelta(hours=2))
+    blast.refresh_from_db()
+    assert blast.status == "scheduled"
+    assert tick_nation()["launched"] == 0
+    Blast.objects.filter(pk=blast.pk).update(scheduled_at=timezone.now() - timedelta(seconds=1))
+    assert tick_nation()["launched"] == 1
+    blast.refresh_from_db()
+    assert blast.status == "preparing"
+    assert blast.links == ["https://example.org/act"]
