@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 
+from django.db import DatabaseError, connection
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
@@ -36,7 +38,7 @@ def people_search(query: str, base: QuerySet[Person] | None = None) -> QuerySet[
         return people.filter(search_text__contains=needle)
     substring = people.extra(where=["search_text LIKE %s"], params=[f"%{_escape_like(q)}%"])
     words = [w for w in _WORDS.findall(q) if len(w) >= 3]
-    if substring.order_by().exists():
+    if _any(substring):
         matches = substring
     elif len(words) < 2:
         matches = people.extra(where=["%s <%% search_text"], params=[q])
@@ -47,7 +49,7 @@ def people_search(query: str, base: QuerySet[Person] | None = None) -> QuerySet[
                 where=["search_text LIKE %s OR %s <%% search_text"],
                 params=[f"%{_escape_like(word)}%", word],
             )
-        if not matches.order_by().exists():
+        if not _any(matches):
             # One word too far from any other ("stephane lefebre"): the whole query may
             # still be close to someone's name as a whole.
             matches = people.extra(where=["%s <%% search_text"], params=[q])
@@ -60,6 +62,19 @@ def people_search(query: str, base: QuerySet[Person] | None = None) -> QuerySet[
             (whole, q),
         )
     ).order_by("-_rank", "-id")
+
+
+def _any(people: QuerySet[Person]) -> bool:
+    """Whether `people` holds anyone, asked of the trigram index. With `LIMIT 1` the planner
+    takes a long pattern for a common one and prefers reading the table until the first match
+    — all of it (300 ms at a million people) when nobody matches."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")
+    try:
+        return people.order_by().exists()
+    finally:
+        with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
+            cursor.execute("RESET enable_seqscan")  # (an aborted transaction reverts the SET)
 
 
 def _escape_like(value: str) -> str:
