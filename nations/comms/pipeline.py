@@ -202,6 +202,12 @@ def _unnest_update(cursor, sql_set: str, rows: list[tuple[int, str]]) -> None:
         )
 
 
+def _refund(count: int, metric: str = "emails") -> None:
+    """Give back what was metered for messages that will be sent (and metered) again."""
+    if count > 0:
+        meter_increment(connection.tenant, metric, -count)
+
+
 def mark(result: BatchResult, *, subjects: dict[int, str]) -> None:
     """Record a batch's outcome in one transaction (rows, blast counters, timelines)."""
     from nations.people.actions import activities_record_many
@@ -245,6 +251,7 @@ def mark(result: BatchResult, *, subjects: dict[int, str]) -> None:
                 failed_count=F("failed_count") + failed_n,
                 skipped_count=F("skipped_count") + skipped,
             )
+        _refund(sum(1 for r, _e in retry if r.blast_id))
         entries = [
             (
                 r.person_id,
@@ -387,4 +394,6 @@ def reap(*, older_than: float | None = None) -> dict[str, int]:
         queued = Delivery.objects.filter(pk__in=again, status=Delivery.Status.SENDING).update(
             status=Delivery.Status.QUEUED, claimed_by="", claimed_at=None
         )
+        # They were metered when claimed and will be again when sent.
+        _refund(sum(1 for pk, blast_id, _w in stuck if pk in set(again) and blast_id))
     return {"sent": done, "queued": queued}

@@ -149,6 +149,9 @@ def test_sigkill_mid_blast_then_reap_and_resume_sends_each_message_exactly_once(
             assert not duplicates, f"{len(duplicates)} recipients got a message twice"
             assert set(sink.ids) == expected  # nobody missed, nothing unknown
             assert Delivery.objects.filter(blast=blast).exclude(status="sent").count() == 0
+            from billing.meters import meter_value
+
+            assert meter_value(nation, "emails") == SIZE  # each message metered once
     finally:
         for proc in (first, second):
             if proc is not None and proc.poll() is None:
