@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from email.header import Header
 from email.utils import format_datetime, formataddr
+from functools import lru_cache
 from html.parser import HTMLParser
 
 from django.conf import settings
@@ -115,10 +116,11 @@ def _parse(env, source: str, what: str):
 
 
 def _render(template, what: str, context: dict) -> str:
+    """`what` is translated only when there is an error to report (gettext per call adds up)."""
     try:
         return template.render(person=context)
     except LiquidError as error:
-        raise MergeError(f"{what}: {describe(error)}") from error
+        raise MergeError(f"{_(what)}: {describe(error)}") from error
 
 
 @dataclass
@@ -187,11 +189,11 @@ class BlastTemplate:
     def render(self, person, *, delivery_id: int | None, subject: str | None = None) -> Rendered:
         context = person_context(person)
         subject_text = one_line(
-            _render(self.subject, _("Subject"), context) if subject is None else subject
+            _render(self.subject, "Subject", context) if subject is None else subject
         )
-        preheader = one_line(_render(self.preheader, _("Preheader"), context))
-        body = _render(self.body, _("Message"), context)
-        text = _render(self.text, _("Message"), context)
+        preheader = one_line(_render(self.preheader, "Preheader", context))
+        body = _render(self.body, "Message", context)
+        text = _render(self.text, "Message", context)
         token = make_token(self.schema, delivery_id) if delivery_id else "preview"
         base = self.base_url
         for index, url in enumerate(self.links):
@@ -237,6 +239,7 @@ def _header(value: str) -> str:
         return Header(value, "utf-8").encode()
 
 
+@lru_cache(maxsize=256)  # one sender per blast: parse and encode it once
 def _address_header(value: str) -> str:
     from email.utils import parseaddr
 
