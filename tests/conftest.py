@@ -78,6 +78,30 @@ def _make_nation(slug: str, markers: int) -> NationWorld:
     return world
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(request, django_test_environment, django_db_blocker):
+    """The test database, always: pytest-django creates it only when a collected test carries
+    the django_db mark, but tests that commit through other processes (live server, Celery
+    workers) use `world` without that mark."""
+    from django.test.utils import setup_databases, teardown_databases
+
+    with django_db_blocker.unblock():
+        config = setup_databases(
+            verbosity=request.config.option.verbose,
+            interactive=False,
+            aliases={"default"},
+            serialized_aliases=set(),
+        )
+    yield
+    with django_db_blocker.unblock():
+        try:
+            teardown_databases(config, verbosity=request.config.option.verbose)
+        except Exception as exc:  # noqa: BLE001 - report, do not fail the run at teardown
+            import warnings
+
+            warnings.warn(f"could not tear down the test database: {exc!r}", stacklevel=1)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _no_stray_connections_at_the_end(django_db_setup, django_db_blocker):
     """Live-server and worker threads may leave connections open; the test database can only
