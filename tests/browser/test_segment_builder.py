@@ -49,6 +49,12 @@ def _seed() -> None:
                 person_tag(person=person, names=tags)
 
 
+def settle(page) -> None:
+    """Wait until htmx has no request in flight, as a person would before the next click."""
+    page.wait_for_load_state("networkidle")
+    page.wait_for_function("!document.querySelector('.htmx-request')")
+
+
 def count_text(page) -> str:
     return page.locator("#segment-results [data-count]").get_attribute("data-count")
 
@@ -79,13 +85,16 @@ def test_build_a_segment_and_save_it(browser_page):
         assert page.locator("#segment-results").get_by_role("link", name="Hélène Test").is_visible()
 
         # + Condition, switch it to the postal code, "starts with" 75 -> 2 people.
+        settle(page)
         page.get_by_role("button", name="+ Condition").first.click()
         second = page.locator(".seg-condition").nth(1)
         second.wait_for()
+        settle(page)
         second.get_by_label("Field").select_option("postal_code")
         page.wait_for_function(
             "document.querySelectorAll('.seg-condition')[1]?.querySelector('input[type=text]')"
         )
+        settle(page)
         second = page.locator(".seg-condition").nth(1)
         second.get_by_label("Value").fill("75")
         page.wait_for_function(
@@ -93,9 +102,11 @@ def test_build_a_segment_and_save_it(browser_page):
         )
 
         # A NOT group: exclude donors -> Hélène only.
+        settle(page)
         page.get_by_role("button", name="+ Group").first.click()
         group = page.locator(".seg-subgroup")
         group.wait_for()
+        settle(page)
         group.get_by_label("exclude them instead (NOT)").check()
         group.get_by_label("donor").check()
         page.wait_for_function(
