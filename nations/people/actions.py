@@ -1077,48 +1077,56 @@ def custom_field_delete(*, field: CustomField) -> int:
     return count
 
 
-def person_email_remove(*, person: Person, email: PersonEmail, actor: Actor = SYSTEM) -> None:
-    """Remove one of a person's emails; the next one becomes primary if it was."""
+def _contact_remove(
+    *, person: Person, item, siblings, value: str, field: str, change: str, actor: Actor
+) -> None:
+    """Remove an email or phone row; the next one (by id) becomes primary if it was."""
     with transaction.atomic():
-        was_primary = email.is_primary
-        email.delete()
+        was_primary = item.is_primary
+        item.delete()
         if was_primary:
-            following = person.emails.order_by("id").first()
+            following = siblings.order_by("id").first()
             if following:
-                PersonEmail.objects.filter(pk=following.pk).update(is_primary=True)
-            address = following.address if following else ""
-            Person.objects.filter(pk=person.pk).update(email=address, updated_at=timezone.now())
-            person.email = address
+                type(item).objects.filter(pk=following.pk).update(is_primary=True)
+            primary = getattr(following, value) if following else ""
+            Person.objects.filter(pk=person.pk).update(
+                **{field: primary}, updated_at=timezone.now()
+            )
+            setattr(person, field, primary)
         refresh_search_text(person)
         activity_record(
             person=person,
             kind=Activity.Kind.UPDATED,
             summary="panel",
-            data={"changes": {"emails": [email.address, None]}},
+            data={"changes": {change: [getattr(item, value), None]}},
             actor=actor,
         )
+
+
+def person_email_remove(*, person: Person, email: PersonEmail, actor: Actor = SYSTEM) -> None:
+    """Remove one of a person's emails; the next one becomes primary if it was."""
+    _contact_remove(
+        person=person,
+        item=email,
+        siblings=person.emails,
+        value="address",
+        field="email",
+        change="emails",
+        actor=actor,
+    )
 
 
 def person_phone_remove(*, person: Person, phone: PersonPhone, actor: Actor = SYSTEM) -> None:
     """Remove one of a person's phone numbers; the next one becomes primary if it was."""
-    with transaction.atomic():
-        was_primary = phone.is_primary
-        phone.delete()
-        if was_primary:
-            following = person.phones.order_by("id").first()
-            if following:
-                PersonPhone.objects.filter(pk=following.pk).update(is_primary=True)
-            number = following.number if following else ""
-            Person.objects.filter(pk=person.pk).update(phone=number, updated_at=timezone.now())
-            person.phone = number
-        refresh_search_text(person)
-        activity_record(
-            person=person,
-            kind=Activity.Kind.UPDATED,
-            summary="panel",
-            data={"changes": {"phones": [phone.number, None]}},
-            actor=actor,
-        )
+    _contact_remove(
+        person=person,
+        item=phone,
+        siblings=person.phones,
+        value="number",
+        field="phone",
+        change="phones",
+        actor=actor,
+    )
 
 
 def people_list_bulk(
