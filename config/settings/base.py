@@ -10,6 +10,8 @@ from .env import BASE_DIR, database_from_url, env, redis_urls, secret
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = secret("SECRET_KEY", "dev-only-insecure-key-change-me-0123456789abcdefghijklmnop")
+# Fernet keys for secrets at rest (config/crypto.py), newest first; derived from SECRET_KEY if unset.
+FIELD_ENCRYPTION_KEYS = secret("FIELD_ENCRYPTION_KEYS", "")
 
 # --- Hosts -----------------------------------------------------------------------------------
 # The platform answers on PLATFORM_DOMAIN; nation N on N.PLATFORM_DOMAIN and on the custom
