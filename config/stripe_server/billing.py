@@ -686,7 +686,13 @@ def _active_discount(st: Store, sub: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def invoice_create(
-    st: Store, sub: dict[str, Any], lines: list[dict[str, Any]], reason: str, account
+    st: Store,
+    sub: dict[str, Any],
+    lines: list[dict[str, Any]],
+    reason: str,
+    account,
+    *,
+    draft: bool = False,
 ) -> dict[str, Any]:
     now = st.now()
     customer = st.objects[sub["customer"]]
@@ -733,7 +739,7 @@ def invoice_create(
             "provider": None,
             "status": None,
         },
-        "automatically_finalizes_at": None,
+        "automatically_finalizes_at": now + FINALIZE_AFTER if draft else None,
         "billing_reason": reason,
         "collection_method": "charge_automatically",
         "created": now,
@@ -764,7 +770,7 @@ def invoice_create(
         "livemode": False,
         "metadata": {},
         "next_payment_attempt": None,
-        "number": number,
+        "number": None if draft else number,
         "on_behalf_of": None,
         "parent": {
             "quote_details": None,
@@ -786,9 +792,9 @@ def invoice_create(
         "shipping_details": None,
         "starting_balance": balance,
         "statement_descriptor": None,
-        "status": "open",
+        "status": "draft" if draft else "open",
         "status_transitions": {
-            "finalized_at": now,
+            "finalized_at": None if draft else now,
             "marked_uncollectible_at": None,
             "paid_at": None,
             "voided_at": None,
@@ -806,6 +812,8 @@ def invoice_create(
         "webhooks_delivered_at": now,
         "_seq": st.seq(),
     }
+    if draft:
+        invoice["_number"] = number
     st.put(invoice, account)
     sub["latest_invoice"] = invoice_id
     return invoice
@@ -871,7 +879,10 @@ def invoice_attempt(st: Store, invoice: dict[str, Any], account, request, *, emi
     else:
         invoice["attempt_count"] += 1
         invoice["attempted"] = True
-        ok = can_charge(_payment_method_for(st, invoice))
+        pm = _payment_method_for(st, invoice)
+        ok = can_charge(pm)
+        if ok:
+            _invoice_charge(st, invoice, pm, account)
     if ok:
         invoice.update(
             status="paid",
@@ -920,13 +931,32 @@ def _emit_invoice_outcome(st: Store, invoice, account, request) -> None:
         st.emit("invoice.payment_failed", invoice, account=account, request=request)
 
 
+FINALIZE_AFTER = 3600  # a renewal's draft invoice is finalized (and charged) an hour later
+
+
 def subscription_renew(st: Store, sub: dict[str, Any], account) -> None:
-    """The period ended: cancel (if asked), else start the next period and invoice it."""
+    """The period ended: cancel (if asked), else start the next period and invoice it.
+
+    As on Stripe, the renewal's invoice starts as a `draft` (invoice.created) and is finalized
+    and charged an hour later (`automatically_finalizes_at`, processed by the clock): until
+    then a webhook may finalize it without collection and void it. With `pause_collection`
+    (behavior=void) the invoice is created and voided at once, nothing is charged; collection
+    resumes at `resumes_at`."""
     now = st.now()
     if sub["cancel_at_period_end"]:
         sub.update(status="canceled", ended_at=now)
         st.emit("customer.subscription.deleted", sub, account=account)
         return
+    pause = sub.get("pause_collection")
+    if pause and pause.get("resumes_at") and now >= pause["resumes_at"]:
+        sub["pause_collection"] = None
+        st.emit(
+            "customer.subscription.updated",
+            sub,
+            account=account,
+            previous={"pause_collection": pause},
+        )
+        pause = None
     item = sub["items"]["data"][0]
     price = st.objects[item["price"]["id"]]
     start = item["current_period_end"]
@@ -937,11 +967,64 @@ def subscription_renew(st: Store, sub: dict[str, Any], account) -> None:
         _price_line(price, price["unit_amount"], start, end, sub, item, _describe(st, price))
     ]
     sub["_pending"] = []
-    invoice = invoice_create(st, sub, lines, "subscription_cycle", account)
+    invoice = invoice_create(st, sub, lines, "subscription_cycle", account, draft=True)
     st.emit("invoice.created", invoice, account=account)
-    st.emit("invoice.finalized", invoice, account=account)
     st.emit("customer.subscription.updated", sub, account=account, previous=previous)
-    invoice_attempt(st, invoice, account, None)
+    if pause and pause.get("behavior") == "void":
+        invoice_finalize(st, invoice, account, None, auto_advance=False)
+        invoice_void(st, invoice, account, None)
+    elif pause:  # keep_as_draft / mark_uncollectible: left as a draft that never advances
+        invoice["auto_advance"] = False
+        invoice["automatically_finalizes_at"] = None
+
+
+def invoice_finalize(st: Store, invoice: dict[str, Any], account, request, *, auto_advance: bool):
+    """draft -> open (numbered); with auto_advance the payment is attempted right away."""
+    if invoice["status"] != "draft":
+        raise StripeError(
+            "This invoice is already finalized, you can't re-finalize a non-draft invoice.",
+            code="invoice_not_editable",
+        )
+    now = st.now()
+    invoice.update(
+        status="open",
+        number=invoice.pop("_number"),
+        auto_advance=auto_advance,
+        automatically_finalizes_at=None,
+        effective_at=now,
+    )
+    invoice["status_transitions"]["finalized_at"] = now
+    st.emit("invoice.finalized", invoice, account=account, request=request)
+    if auto_advance:
+        invoice_attempt(st, invoice, account, request)
+
+
+def invoice_void(st: Store, invoice: dict[str, Any], account, request) -> None:
+    if invoice["status"] not in ("open", "uncollectible"):
+        raise StripeError(
+            f"You can only pass in open or uncollectible invoices. This invoice is {invoice['status']}.",
+            code="invoice_not_open",
+        )
+    invoice.update(status="void", amount_remaining=0, next_payment_attempt=None, auto_advance=False)
+    invoice["status_transitions"]["voided_at"] = st.now()
+    st.emit("invoice.voided", invoice, account=account, request=request)
+    sub = st.objects.get(invoice["parent"]["subscription_details"]["subscription"])
+    if sub is not None and sub["status"] in ("past_due", "unpaid"):
+        open_left = [
+            i
+            for i in st.find("invoice", account, customer=sub["customer"], status="open")
+            if i["parent"]["subscription_details"]["subscription"] == sub["id"]
+        ]
+        if not open_left:
+            previous = sub["status"]
+            sub["status"] = "active"
+            st.emit(
+                "customer.subscription.updated",
+                sub,
+                account=account,
+                previous={"status": previous},
+                request=request,
+            )
 
 
 def _sub_get(req: Request, sid: str) -> dict[str, Any]:
@@ -1105,6 +1188,25 @@ def _subscriptions_update(req: Request, sid: str):
                     req.account,
                 )
                 sub["discounts"].append(discount["id"])
+    if "pause_collection" in p:
+        pause = p["pause_collection"]
+        previous["pause_collection"] = sub["pause_collection"]
+        if not pause:
+            sub["pause_collection"] = None
+        else:
+            if pause.get("behavior") not in ("keep_as_draft", "mark_uncollectible", "void"):
+                raise StripeError(
+                    "Invalid pause_collection[behavior]: must be one of keep_as_draft, "
+                    "mark_uncollectible, or void",
+                    param="pause_collection[behavior]",
+                )
+            resumes_at = pause.get("resumes_at")
+            sub["pause_collection"] = {
+                "behavior": pause["behavior"],
+                "resumes_at": _int(resumes_at, "pause_collection[resumes_at]")
+                if resumes_at
+                else None,
+            }
     if "default_payment_method" in p:
         pm = st.get("payment_method", p["default_payment_method"], req.account, "PaymentMethod")
         sub["default_payment_method"] = pm["id"]
@@ -1133,6 +1235,13 @@ def _subscriptions_cancel(req: Request, sid: str):
     now = req.store.now()
     sub.update(status="canceled", ended_at=now, canceled_at=now)
     sub["cancellation_details"]["reason"] = "cancellation_requested"
+    # As on Stripe: cancelling stops automatic collection of the subscription's invoices.
+    for invoice in req.store.find("invoice", req.account, customer=sub["customer"]):
+        if invoice["parent"]["subscription_details"]["subscription"] == sid and invoice[
+            "status"
+        ] in ("draft", "open"):
+            invoice.update(auto_advance=False, next_payment_attempt=None)
+            invoice["automatically_finalizes_at"] = None
     req.store.emit(
         "customer.subscription.deleted", sub, account=req.account, request=req.event_request
     )
@@ -1159,6 +1268,108 @@ def _invoices_list(req: Request):
 @route("GET", "/v1/invoices/(?P<iid>in_[^/]+)")
 def _invoices_retrieve(req: Request, iid: str):
     return req.store.get("invoice", iid, req.account)
+
+
+@route("POST", "/v1/invoices/(?P<iid>in_[^/]+)")
+def _invoices_update(req: Request, iid: str):
+    invoice = req.store.get("invoice", iid, req.account)
+    p = req.params
+    if "auto_advance" in p:
+        if invoice["status"] not in ("draft", "open"):
+            raise StripeError("Only draft or open invoices can change auto_advance.")
+        invoice["auto_advance"] = _bool(p["auto_advance"])
+        if invoice["status"] == "draft" and not invoice["auto_advance"]:
+            invoice["automatically_finalizes_at"] = None
+    if "metadata" in p:
+        invoice["metadata"] = _metadata(invoice["metadata"], p["metadata"])
+    req.store.emit("invoice.updated", invoice, account=req.account, request=req.event_request)
+    return invoice
+
+
+@route("DELETE", "/v1/invoices/(?P<iid>in_[^/]+)")
+def _invoices_delete(req: Request, iid: str):
+    invoice = req.store.get("invoice", iid, req.account)
+    if invoice["status"] != "draft" or invoice["parent"]["subscription_details"]:
+        raise StripeError(
+            "You can only delete draft invoices that are not for a subscription; void it instead.",
+            code="invoice_not_editable",
+        )
+    req.store.objects.pop(iid)
+    req.store.emit("invoice.deleted", invoice, account=req.account, request=req.event_request)
+    return {"id": iid, "object": "invoice", "deleted": True}
+
+
+@route("POST", "/v1/invoices/(?P<iid>in_[^/]+)/finalize")
+def _invoices_finalize(req: Request, iid: str):
+    invoice = req.store.get("invoice", iid, req.account)
+    auto = _bool(req.params.get("auto_advance", str(invoice["auto_advance"])))
+    invoice_finalize(req.store, invoice, req.account, req.event_request, auto_advance=auto)
+    return invoice
+
+
+@route("POST", "/v1/invoices/(?P<iid>in_[^/]+)/void")
+def _invoices_void(req: Request, iid: str):
+    invoice = req.store.get("invoice", iid, req.account)
+    invoice_void(req.store, invoice, req.account, req.event_request)
+    return invoice
+
+
+@route("GET", "/v1/invoice_payments")
+def _invoice_payments_list(req: Request):
+    p = req.params
+    items = req.store.find("invoice_payment", req.account)
+    if p.get("invoice"):
+        items = [i for i in items if i["invoice"] == p["invoice"]]
+    payment = p.get("payment") or {}
+    if payment.get("payment_intent"):
+        items = [i for i in items if i["payment"]["payment_intent"] == payment["payment_intent"]]
+    return list_response(req, items, "/v1/invoice_payments")
+
+
+@route("GET", "/v1/invoice_payments/(?P<ipid>inpay_[^/]+)")
+def _invoice_payments_retrieve(req: Request, ipid: str):
+    return req.store.get("invoice_payment", ipid, req.account)
+
+
+def _invoice_charge(st: Store, invoice: dict[str, Any], pm: dict[str, Any], account) -> None:
+    """A paid invoice's money moves as on Stripe: a PaymentIntent and its Charge, linked to the
+    invoice by an InvoicePayment (so a renewal can be refunded like any payment)."""
+    from .connect import _charge, payment_intent_create
+
+    pi = payment_intent_create(
+        st,
+        amount=invoice["amount_due"],
+        currency=invoice["currency"],
+        customer=invoice["customer"],
+        metadata={},
+        account=account,
+        description=f"Subscription {invoice['billing_reason'].replace('_', ' ')}",
+    )
+    charge = _charge(st, pi, pm, account)
+    pi.update(
+        status="succeeded",
+        amount_received=pi["amount"],
+        latest_charge=charge["id"],
+        payment_method=pm["id"],
+    )
+    now = st.now()
+    st.put(
+        {
+            "id": st.new_id("inpay"),
+            "object": "invoice_payment",
+            "amount_paid": invoice["amount_due"],
+            "amount_requested": invoice["amount_due"],
+            "created": now,
+            "currency": invoice["currency"],
+            "invoice": invoice["id"],
+            "is_default": True,
+            "livemode": False,
+            "payment": {"payment_intent": pi["id"], "type": "payment_intent"},
+            "status": "paid",
+            "status_transitions": {"canceled_at": None, "paid_at": now},
+        },
+        account,
+    )
 
 
 @route("POST", "/v1/invoices/(?P<iid>in_[^/]+)/pay")
@@ -1412,6 +1623,13 @@ def advance(st: Store, target: int) -> int:
                 and obj["next_payment_attempt"]
             ):
                 due.append((obj["next_payment_attempt"], 1, "retry", obj))
+            elif (
+                obj["object"] == "invoice"
+                and obj["status"] == "draft"
+                and obj["auto_advance"]
+                and obj["automatically_finalizes_at"]
+            ):
+                due.append((obj["automatically_finalizes_at"], 1, "finalize", obj))
         due = [d for d in due if d[0] <= target]
         if not due:
             break
@@ -1419,6 +1637,8 @@ def advance(st: Store, target: int) -> int:
         st.offset = max(st.offset, when - int(time.time()))
         if kind == "renew":
             subscription_renew(st, obj, obj.get("_account"))
+        elif kind == "finalize":
+            invoice_finalize(st, obj, obj.get("_account"), None, auto_advance=True)
         else:
             invoice_attempt(st, obj, obj.get("_account"), None)
         processed += 1

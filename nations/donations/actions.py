@@ -650,6 +650,116 @@ def _invoice_donation(invoice: dict[str, Any]) -> Donation | None:
         return Donation.objects.select_for_update().get(stripe_invoice_id=invoice["id"])
 
 
+# --- renewals and the contribution rules -----------------------------------------------------
+def renewal_breach(*, settings: DonationSettings, recurring: RecurringDonation, amount: int):
+    """Which cap (RecurringDonation.StopReason) charging `amount` now for this recurring gift
+    would pass, or None. Counts everything the donor gave (same email or person) as
+    `rules_check` does: a one-time gift made since the subscription started counts too."""
+    if settings.rules == Rules.NONE or not (settings.annual_limit or settings.election_limit):
+        return None
+    first = recurring.payments.order_by("created_at", "id").first()
+    email = first.email if first else (recurring.person.email if recurring.person else "")
+    given = _counted_for(email, recurring.person)
+    if settings.annual_limit:
+        year = timezone.localdate().year
+        total = given.filter(created_at__year=year).aggregate(s=Sum("amount"))["s"] or 0
+        if total + amount > settings.annual_limit:
+            return RecurringDonation.StopReason.ANNUAL_LIMIT
+    if settings.election_limit:
+        election = given
+        if settings.election_starts:
+            election = election.filter(created_at__date__gte=settings.election_starts)
+        total = election.aggregate(s=Sum("amount"))["s"] or 0
+        if total + amount > settings.election_limit:
+            return RecurringDonation.StopReason.ELECTION_LIMIT
+    return None
+
+
+def invoice_created(*, invoice: dict[str, Any]) -> RecurringDonation | None:
+    """A renewal's invoice was drafted (Stripe finalizes and charges it about an hour later):
+    check it against the contribution rules before any money moves.
+
+    Over a cap, the draft is finalized without collection and voided, so nothing is charged;
+    the recurring gift is paused until 1 January (yearly cap: Stripe voids the renewals in
+    between and resumes by itself) or stopped (per-election cap); the donor and the owners are
+    told why. Within the rules it does nothing. Safe to run again: a voided invoice is left."""
+    if invoice.get("billing_reason") != "subscription_cycle" or invoice.get("status") not in (
+        "draft",
+        "open",
+    ):
+        return None
+    details = (invoice.get("parent") or {}).get("subscription_details") or {}
+    recurring = (
+        RecurringDonation.objects.select_for_update(of=("self",))
+        .select_related("person")
+        .filter(stripe_subscription_id=details.get("subscription") or "")
+        .first()
+    )
+    if recurring is None:
+        return None
+    if recurring.status in (RecurringDonation.Status.CANCELED, RecurringDonation.Status.PAUSED):
+        return recurring  # Stripe voids what a paused or cancelled subscription drafts
+    amount = int(invoice.get("amount_due") or recurring.amount)
+    breach = renewal_breach(settings=donation_settings(), recurring=recurring, amount=amount)
+    if breach is None:
+        return recurring
+    _renewal_stop(recurring=recurring, invoice_id=invoice["id"], breach=breach, amount=amount)
+    return recurring
+
+
+def _renewal_stop(*, recurring: RecurringDonation, invoice_id: str, breach: str, amount: int):
+    import stripe
+
+    account = connected_account(connection.tenant)
+    client = _client()
+    options = {"stripe_account": account.account_id}
+    current = client.v1.invoices.retrieve(invoice_id, options=options)
+    if current.status == "draft":
+        current = client.v1.invoices.finalize_invoice(
+            invoice_id,
+            params={"auto_advance": False},
+            options={**options, "idempotency_key": f"donation-cap-finalize-{invoice_id}"},
+        )
+    if current.status == "open":
+        client.v1.invoices.void_invoice(
+            invoice_id, options={**options, "idempotency_key": f"donation-cap-void-{invoice_id}"}
+        )
+    elif current.status == "paid":
+        # Charged before we could stop it (our webhook was down for the whole hour): staff
+        # see it on the gift and refund it from the panel.
+        log.warning("renewal %s over the cap was paid before it could be voided", invoice_id)
+    recurring.stop_reason = breach
+    if breach == RecurringDonation.StopReason.ANNUAL_LIMIT:
+        resumes = date(timezone.localdate().year + 1, 1, 1)
+        midnight = timezone.make_aware(datetime.combine(resumes, datetime.min.time()))
+        client.v1.subscriptions.update(
+            recurring.stripe_subscription_id,
+            params={
+                "pause_collection": {"behavior": "void", "resumes_at": int(midnight.timestamp())}
+            },
+            options=options,
+        )
+        recurring.status = RecurringDonation.Status.PAUSED
+        recurring.paused_until = resumes
+    else:
+        with contextlib.suppress(stripe.InvalidRequestError):  # already cancelled there
+            client.v1.subscriptions.cancel(recurring.stripe_subscription_id, options=options)
+        recurring.status = RecurringDonation.Status.CANCELED
+        recurring.canceled_at = timezone.now()
+    recurring.save()
+    if recurring.person_id:
+        activity_record(
+            person=recurring.person,
+            kind=Activity.Kind.OTHER,
+            summary=_("Recurring gift not charged: %(reason)s")
+            % {"reason": recurring.get_stop_reason_display()},
+            data={"recurring": recurring.pk, "reason": breach, "amount": amount},
+        )
+    from .notices import cap_notices_send
+
+    cap_notices_send(recurring=recurring, amount=amount)
+
+
 def subscription_apply(*, subscription: dict[str, Any]) -> RecurringDonation | None:
     recurring = (
         RecurringDonation.objects.select_for_update()
@@ -667,6 +777,13 @@ def subscription_apply(*, subscription: dict[str, Any]) -> RecurringDonation | N
         "canceled": RecurringDonation.Status.CANCELED,
         "incomplete_expired": RecurringDonation.Status.CANCELED,
     }.get(status, RecurringDonation.Status.INCOMPLETE)
+    pause = subscription.get("pause_collection")
+    if mapped == RecurringDonation.Status.ACTIVE and pause:
+        mapped = RecurringDonation.Status.PAUSED
+        resumes = utc(pause.get("resumes_at"))
+        recurring.paused_until = timezone.localdate(resumes) if resumes else None
+    else:
+        recurring.paused_until = None  # collection resumed (1 January) or the gift ended
     recurring.status = mapped
     recurring.cancel_at_period_end = bool(subscription.get("cancel_at_period_end"))
     if mapped == RecurringDonation.Status.CANCELED and recurring.canceled_at is None:
@@ -676,12 +793,56 @@ def subscription_apply(*, subscription: dict[str, Any]) -> RecurringDonation | N
 
 
 # --- refunds, disputes, cancellation ---------------------------------------------------------
-def charge_refunded(*, charge: dict[str, Any]) -> Donation | None:
-    donation = (
-        Donation.objects.select_for_update()
-        .filter(stripe_payment_intent_id=charge.get("payment_intent"))
-        .first()
+def _renewal_by_payment_intent(payment_intent: str) -> Donation | None:
+    """A recurring gift's payment learns its PaymentIntent lazily: Stripe links an invoice to
+    its payment through an InvoicePayment (not in the invoice.paid payload), so we ask only
+    when a refund or a dispute names an intent we do not know."""
+    account = connected_account(connection.tenant)
+    if account is None or not payment_intent:
+        return None
+    found = _client().v1.invoice_payments.list(
+        params={"payment": {"type": "payment_intent", "payment_intent": payment_intent}},
+        options={"stripe_account": account.account_id},
     )
+    for link in found.data:
+        donation = (
+            Donation.objects.select_for_update().filter(stripe_invoice_id=link.invoice).first()
+        )
+        if donation is not None:
+            if not donation.stripe_payment_intent_id:
+                donation.stripe_payment_intent_id = payment_intent
+                donation.save(update_fields=["stripe_payment_intent_id"])
+            return donation
+    return None
+
+
+def _invoice_payment_intent(*, nation, donation: Donation) -> str | None:
+    if donation.stripe_payment_intent_id or not donation.stripe_invoice_id:
+        return donation.stripe_payment_intent_id
+    account = connected_account(nation)
+    found = _client().v1.invoice_payments.list(
+        params={"invoice": donation.stripe_invoice_id},
+        options={"stripe_account": account.account_id},
+    )
+    paid = [p for p in found.data if p.status == "paid" and p.payment.payment_intent]
+    if not paid:
+        return None
+    donation.stripe_payment_intent_id = paid[0].payment.payment_intent
+    donation.save(update_fields=["stripe_payment_intent_id"])
+    return donation.stripe_payment_intent_id
+
+
+def _donation_for_intent(payment_intent: str | None) -> Donation | None:
+    donation = (
+        Donation.objects.select_for_update().filter(stripe_payment_intent_id=payment_intent).first()
+        if payment_intent
+        else None
+    )
+    return donation or _renewal_by_payment_intent(payment_intent or "")
+
+
+def charge_refunded(*, charge: dict[str, Any]) -> Donation | None:
+    donation = _donation_for_intent(charge.get("payment_intent"))
     if donation is None:
         return None
     refunded = int(charge.get("amount_refunded") or 0)
@@ -703,11 +864,7 @@ def charge_refunded(*, charge: dict[str, Any]) -> Donation | None:
 
 
 def dispute_apply(*, dispute: dict[str, Any]) -> Donation | None:
-    donation = (
-        Donation.objects.select_for_update()
-        .filter(stripe_payment_intent_id=dispute.get("payment_intent"))
-        .first()
-    )
+    donation = _donation_for_intent(dispute.get("payment_intent"))
     if donation is None:
         return None
     state = {"won": Donation.Dispute.WON, "lost": Donation.Dispute.LOST}.get(
@@ -729,9 +886,20 @@ def dispute_apply(*, dispute: dict[str, Any]) -> Donation | None:
 
 
 def refund_start(*, nation, donation: Donation, amount: int | None = None, actor: Actor = SYSTEM):
-    """Refund a one-time gift (all of it, or `amount`) on the nation's account."""
-    if not donation.stripe_payment_intent_id or donation.status != Donation.Status.PAID:
-        raise DonationRefused(_("Only a paid one-time gift can be refunded here."))
+    """Refund a paid gift (all of it, or `amount`) on the nation's account: a one-time gift or
+    one payment of a recurring gift (the recurring gift itself goes on; cancel it apart)."""
+    import stripe
+
+    if donation.status != Donation.Status.PAID:
+        raise DonationRefused(_("Only a paid gift can be refunded."))
+    try:
+        intent = _invoice_payment_intent(nation=nation, donation=donation)
+    except stripe.StripeError as error:
+        raise DonationRefused(
+            _("Stripe is unavailable right now. Please try again shortly.")
+        ) from error
+    if not intent:
+        raise DonationRefused(_("Only a paid gift can be refunded."))
     left = donation.amount - donation.refunded_amount
     amount = left if amount is None else amount
     if amount <= 0 or amount > left:
@@ -739,8 +907,6 @@ def refund_start(*, nation, donation: Donation, amount: int | None = None, actor
             _("Refund between 0.01 and %(left)s.") % {"left": money(left, donation.currency)}
         )
     account = connected_account(nation)
-    import stripe
-
     try:
         _client().v1.refunds.create(
             params={"payment_intent": donation.stripe_payment_intent_id, "amount": amount},
@@ -862,6 +1028,37 @@ def tax_receipts_issue_year(*, year: int) -> int:
         if tax_receipt_issue(person=person, year=year) is not None:
             issued += 1
     return issued
+
+
+def tax_receipts_send_year(*, year: int) -> tuple[int, int]:
+    """Email every receipt of `year` not emailed yet, each in its donor's language, to the
+    donor's current address (else the one they gave with). Idempotent: a receipt is emailed
+    once however often this runs, and sending never renumbers. Returns (sent, no_address)."""
+    from .notices import tax_receipt_email
+
+    sent = missing = 0
+    receipts = (
+        TaxReceipt.objects.filter(year=year, emailed_at__isnull=True)
+        .select_related("person")
+        .order_by("serial")
+    )
+    for receipt in receipts:
+        person = receipt.person
+        last = (
+            Donation.objects.filter(person=person, paid_at__year=year).order_by("-paid_at").first()
+            if person
+            else None
+        )
+        email = (person.email if person and not person.is_erased else "") or (
+            last.email if last else ""
+        )
+        if not email or (person and person.is_erased):
+            missing += 1
+            continue
+        language = (person.language if person else "") or (last.language if last else "")
+        if tax_receipt_email(receipt=receipt, language=language, email=email):
+            sent += 1
+    return sent, missing
 
 
 def utc(ts: int | None) -> datetime | None:

@@ -94,6 +94,12 @@ class RecurringDonation(models.Model):
         PAST_DUE = "past_due", _("Payment failed")
         CANCELED = "canceled", _("Cancelled")
         INCOMPLETE = "incomplete", _("Incomplete")
+        PAUSED = "paused", _("Paused")
+
+    class StopReason(models.TextChoices):
+        NONE = "", _("None")
+        ANNUAL_LIMIT = "annual_limit", _("Yearly limit per donor reached")
+        ELECTION_LIMIT = "election_limit", _("Limit per donor for this election reached")
 
     person = models.ForeignKey(
         "people.Person", null=True, on_delete=models.SET_NULL, related_name="recurring_donations"
@@ -114,6 +120,11 @@ class RecurringDonation(models.Model):
     manage_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
     canceled_at = models.DateTimeField(null=True, blank=True)
+    # Why the rules stopped or paused it (a renewal that would pass a cap is never charged).
+    stop_reason = models.CharField(
+        max_length=16, choices=StopReason.choices, default="", blank=True
+    )
+    paused_until = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -227,6 +238,10 @@ class TaxReceipt(models.Model):
     donor_address = models.CharField(max_length=400)
     gifts = models.JSONField(default=list)
     issued_at = models.DateTimeField(default=timezone.now)
+    # Set in the transaction that queues the email: a receipt is emailed once, however often
+    # the yearly send runs.
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    emailed_to = models.EmailField(blank=True)
 
     class Meta:
         ordering = ["year", "serial"]

@@ -121,7 +121,8 @@ def detail(request, donation_id: int):
             "section": "donations",
             "d": donation,
             "can_manage": "donations.manage" in request.permissions,
-            "refundable": donation.status == "paid" and bool(donation.stripe_payment_intent_id),
+            "refundable": donation.status == "paid"
+            and bool(donation.stripe_payment_intent_id or donation.stripe_invoice_id),
         },
     )
 
@@ -319,10 +320,20 @@ def tax_receipts(request):
             messages.error(request, _("Pick a year."))
         else:
             count = actions.tax_receipts_issue_year(year=year)
+            with transaction.atomic():
+                sent, missing = actions.tax_receipts_send_year(year=year)
             messages.success(
                 request,
-                _("%(count)s tax receipts issued for %(year)s.") % {"count": count, "year": year},
+                _("%(count)s tax receipts issued for %(year)s.") % {"count": count, "year": year}
+                + " "
+                + _("%(sent)s emailed to their donors.") % {"sent": sent},
             )
+            if missing:
+                messages.warning(
+                    request,
+                    _("%(count)s donors have no email address: download their PDF below.")
+                    % {"count": missing},
+                )
         return redirect("panel:donations_tax_receipts")
     return render(
         request,

@@ -212,3 +212,21 @@ def manage(request, manage_token: str):
         title=_("Your recurring gift"),
         noindex=True,
     )
+
+
+def tax_receipt(request, receipt_token: str):
+    """The donor's tax receipt PDF, from the signed, expiring link in their email."""
+    from django.http import HttpResponse
+
+    from .pdf import tax_receipt_pdf
+    from .signing import tax_receipt_for_token
+
+    receipt = tax_receipt_for_token(receipt_token)
+    if receipt is None:
+        raise Http404
+    body = tax_receipt_pdf(receipt, actions.donation_settings(), request.tenant.name)
+    response = HttpResponse(body, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="recu-fiscal-{receipt.number}.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    response["X-Robots-Tag"] = "noindex"
+    return response

@@ -37,6 +37,8 @@ def _apply(event_type: str, obj: dict) -> bool:
         return actions.invoice_paid(invoice=obj) is not None
     if event_type == "invoice.payment_failed":
         return actions.invoice_failed(invoice=obj) is not None
+    if event_type == "invoice.created":
+        return actions.invoice_created(invoice=obj) is not None
     if event_type.startswith("customer.subscription."):
         return actions.subscription_apply(subscription=obj) is not None
     if event_type == "charge.refunded":
@@ -51,6 +53,7 @@ HANDLED_PREFIXES = (
     "invoice.paid",
     "invoice.payment_succeeded",
     "invoice.payment_failed",
+    "invoice.created",
     "customer.subscription.",
     "charge.refunded",
     "charge.dispute.",
