@@ -19,6 +19,15 @@ SECRET_KEY = secret("SECRET_KEY")
 if len(SECRET_KEY or "") < 40:
     raise ImproperlyConfigured("SECRET_KEY must be at least 40 characters long.")
 
+# With a Stripe key the platform takes money for nations: their Connect events (payments,
+# renewals checked against the contribution rules, refunds) must be verifiable, or every one of
+# them would be refused and nothing recorded.
+if STRIPE_SECRET_KEY and not STRIPE_CONNECT_WEBHOOK_SECRET:  # noqa: F405
+    raise ImproperlyConfigured(
+        "Production settings need STRIPE_CONNECT_WEBHOOK_SECRET (the signing secret of the "
+        "Connect endpoint /donations/webhooks/stripe/) when STRIPE_SECRET_KEY is set."
+    )
+
 DEBUG = False
 PLATFORM_SCHEME = env("PLATFORM_SCHEME", default="https")
 PLATFORM_PORT = env("PLATFORM_PORT", default="")

@@ -42,7 +42,16 @@ def overview(request):
     by = request.GET.get("by", "week")
     if by not in reports.PERIODS:
         by = "week"
-    series = reports.totals_over_time(by)
+    range_error = ""
+    try:
+        rng = reports.parse_range(request.GET)
+        series = reports.totals_over_time(by, rng)
+    except reports.RangeError as error:
+        range_error, rng = str(error), reports.DateRange()
+        series = reports.totals_over_time(by)
+    recent = Donation.objects.select_related("page", "person").exclude(status="expired")
+    if rng:
+        recent = rng.apply(recent.exclude(paid_at=None))
     fmt = {"day": "j M", "week": "j M", "month": "M Y"}[by]
     rows = [
         (
@@ -64,16 +73,17 @@ def overview(request):
         {
             "section": "donations",
             "account": actions.connected_account(nation),
-            "figures": reports.headline(),
+            "figures": reports.headline(rng),
             "currency": currency,
             "chart": chart,
             "rows": rows,
             "by": by,
-            "by_page": reports.by_page_and_source(),
-            "top": reports.top_donors(),
-            "recent": Donation.objects.select_related("page", "person").exclude(status="expired")[
-                :25
-            ],
+            "range": rng,
+            "range_query": rng.query(),
+            "range_error": range_error,
+            "by_page": reports.by_page_and_source(rng),
+            "top": reports.top_donors(rng=rng),
+            "recent": recent[:25],
             "recurring": RecurringDonation.objects.select_related("person")[:25],
             "can_manage": "donations.manage" in request.permissions,
         },
@@ -250,6 +260,11 @@ class _Echo:
 
 @staff_required("donations.view")
 def export_csv(request):
+    try:
+        rng = reports.parse_range(request.GET)
+    except reports.RangeError as error:
+        messages.error(request, str(error))
+        return redirect("panel:donations")
     writer = csv.writer(_Echo())
     header = [
         "date",
@@ -274,7 +289,7 @@ def export_csv(request):
     def rows():
         yield writer.writerow(header)
         gifts = (
-            Donation.objects.exclude(status__in=["pending", "expired"])
+            _in_range(Donation.objects.exclude(status__in=["pending", "expired"]), rng)
             .select_related("page")
             .order_by("created_at")
             .iterator(chunk_size=2000)
@@ -302,8 +317,21 @@ def export_csv(request):
             )
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="donations-{date.today()}.csv"'
+    span = "-".join(d.isoformat() for d in (rng.start, rng.end) if d) or str(date.today())
+    response["Content-Disposition"] = f'attachment; filename="donations-{span}.csv"'
     return response
+
+
+def _in_range(gifts, rng: reports.DateRange):
+    """The export's rows in the range: by payment date, or creation date for failed gifts
+    (never paid), so the file matches the reports above it."""
+    if not rng:
+        return gifts
+    from django.db.models import Q
+
+    paid = rng.apply(gifts.exclude(paid_at=None)).values("pk")
+    unpaid = rng.apply(gifts.filter(paid_at=None), "created_at").values("pk")
+    return gifts.filter(Q(pk__in=paid) | Q(pk__in=unpaid))
 
 
 @staff_required("donations.manage")

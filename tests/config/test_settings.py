@@ -23,7 +23,10 @@ def load_production(env: dict[str, str]) -> subprocess.CompletedProcess:
     clean = {
         k: v
         for k, v in os.environ.items()
-        if k not in REQUIRED and not k.endswith("_FILE") and k != "SENTRY_DSN"
+        if k not in REQUIRED
+        and not k.endswith("_FILE")
+        and k != "SENTRY_DSN"
+        and not k.startswith("STRIPE_")
     }
     clean.update(env, DJANGO_SETTINGS_MODULE="config.settings.production")
     code = (
@@ -86,3 +89,10 @@ def test_sentry_is_on_only_with_a_dsn_and_without_pii():
         and "celery" in result.stdout
         and "django" in result.stdout
     )
+
+
+def test_production_with_stripe_needs_the_connect_webhook_secret():
+    stripe = {**REQUIRED, "STRIPE_SECRET_KEY": "sk_live_x", "STRIPE_WEBHOOK_SECRET": "whsec_b"}
+    result = load_production(stripe)
+    assert result.returncode != 0 and "STRIPE_CONNECT_WEBHOOK_SECRET" in result.stderr
+    assert load_production({**stripe, "STRIPE_CONNECT_WEBHOOK_SECRET": "whsec_c"}).returncode == 0

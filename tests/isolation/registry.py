@@ -222,6 +222,15 @@ def _manage_tokens(victim):
     return [manage_token(_victim_gifts(victim)[1])]
 
 
+@register("receipt_token")
+def _tax_receipt_tokens(victim):
+    """A valid link to the victim's tax receipt: signed for the victim's schema, it must open
+    nothing on the attacker's host."""
+    from nations.donations.signing import tax_receipt_token
+
+    return [tax_receipt_token(_victim_gifts(victim)[2])]
+
+
 def _victim_delivery(victim):
     """A sent email of the victim's (broadcaster, blast, delivery), made once per victim."""
     from nations.comms.models import Blast, Broadcaster, Delivery
