@@ -224,7 +224,11 @@ def tax_receipt(request, receipt_token: str):
     receipt = tax_receipt_for_token(receipt_token)
     if receipt is None:
         raise Http404
-    body = tax_receipt_pdf(receipt, actions.donation_settings(), request.tenant.name)
+    # A read: never create the settings row here (a donor's click writes nothing).
+    from .models import DonationSettings
+
+    settings = DonationSettings.objects.first() or DonationSettings()
+    body = tax_receipt_pdf(receipt, settings, request.tenant.name)
     response = HttpResponse(body, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="recu-fiscal-{receipt.number}.pdf"'
     response["Cache-Control"] = "private, no-store"
