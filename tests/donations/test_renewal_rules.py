@@ -179,3 +179,51 @@ def test_refund_of_a_renewal_from_the_panel_and_from_stripe(alpha, ready, connec
         person = Person.objects.get(email="zoe@example.org")
         assert (person.donations_count, person.donations_total) == (1, 1500)
         assert RecurringDonation.objects.get().status == "active"  # the gift itself goes on
+
+
+def test_a_renewal_event_from_another_nations_account_touches_nothing(
+    alpha, bravo, ready, connect, committed
+):
+    """Bravo's connected account cannot stop Alpha's recurring gift by naming its subscription
+    in a (validly signed) event: events act only in the schema of the account they come from."""
+    import json
+
+    from config.stripe_server import sign
+
+    from .conftest import CONNECT_SECRET, post_event
+
+    with in_schema(alpha.nation):
+        rules_apply_preset(settings=donation_settings(), rules="fr_party")
+    _give(ready, connect, committed, frequency="month", other_amount="600", nonce="m", **FR)
+    _give(ready, connect, committed, other_amount="6500", nonce="o", **FR)  # over the cap
+    connect_nation(connect, bravo.nation, currency="EUR")
+    with in_schema(alpha.nation):
+        recurring = RecurringDonation.objects.get()
+    event = {
+        "id": "evt_cross_nation_1",
+        "object": "event",
+        "type": "invoice.created",
+        "account": bravo.nation.stripe_account.account_id,
+        "created": 1,
+        "data": {
+            "object": {
+                "id": "in_cross_nation_1",
+                "object": "invoice",
+                "status": "draft",
+                "billing_reason": "subscription_cycle",
+                "amount_due": 60000,
+                "parent": {
+                    "subscription_details": {
+                        "subscription": recurring.stripe_subscription_id,
+                        "metadata": {},
+                    }
+                },
+            }
+        },
+    }
+    payload = json.dumps(event)
+    response = committed(post_event, payload, sign(payload, CONNECT_SECRET))
+    assert response.status_code == 200 and response.json()["outcome"] == "ignored"
+    with in_schema(alpha.nation):
+        recurring.refresh_from_db()
+        assert recurring.status == "active" and not recurring.stop_reason
