@@ -283,7 +283,10 @@ def rules_check(*, settings: DonationSettings, gift: Gift, currency: str) -> Non
             )
     if settings.itemize_threshold is not None:
         total = given.aggregate(s=Sum("amount"))["s"] or 0
-        if total + gift.amount > settings.itemize_threshold and not (
+        # A recurring gift counts a year of charges: its renewals must not pass the threshold
+        # without the employer and occupation (renewals cannot ask for them).
+        planned = gift.amount * {"month": 12, "year": 1}.get(gift.interval, 1)
+        if total + planned > settings.itemize_threshold and not (
             gift.employer.strip() and gift.occupation.strip()
         ):
             raise DonationRefused(

@@ -126,6 +126,12 @@ def test_us_federal_requires_employer_past_the_threshold(alpha, connect):
         donor, "give", gift_data(other_amount="250", nonce="3", employer="ACME", occupation="Nurse")
     )
     assert response.status_code == 303
+    # $20 a month passes $200 within the year: asked up front, renewals cannot ask.
+    monthly = gift_data(other_amount="20", frequency="month", email="new@example.org", nonce="4")
+    response = give(donor, "give", monthly)
+    assert response.status_code == 400 and "employer and occupation" in response.content.decode()
+    response = give(donor, "give", {**monthly, "employer": "ACME", "occupation": "Nurse"})
+    assert response.status_code == 303
 
 
 def test_staff_edit_rules_from_a_preset(alpha, connect):
