@@ -572,11 +572,32 @@ def invoice_paid(*, invoice: dict[str, Any]) -> Donation | None:
     donation = _invoice_donation(invoice)
     if donation is None:
         return None
-    if donation.recurring_id:
+    # The safety net behind invoice.created: a renewal charged past a cap anyway (the draft
+    # was not stopped in time) is refunded at once and the gift stopped as it would have been.
+    over = None
+    if (
+        invoice.get("billing_reason") == "subscription_cycle"
+        and donation.recurring_id
+        and donation.status not in (Donation.Status.PAID, Donation.Status.REFUNDED)
+    ):
+        over = renewal_breach(
+            settings=donation_settings(),
+            recurring=donation.recurring,
+            amount=donation.amount,
+            exclude=donation.pk,
+        )
+    if donation.recurring_id and over is None:
         RecurringDonation.objects.filter(pk=donation.recurring_id).exclude(
             status=RecurringDonation.Status.CANCELED
         ).update(status=RecurringDonation.Status.ACTIVE)
     _mark_paid(donation)
+    if over is not None:
+        recurring = RecurringDonation.objects.select_for_update(of=("self",)).get(
+            pk=donation.recurring_id
+        )
+        refund_start(nation=connection.tenant, donation=donation)
+        _renewal_stop(recurring=recurring, breach=over, amount=donation.amount, refunded=True)
+        donation.refresh_from_db()
     return donation
 
 
@@ -654,7 +675,13 @@ def _invoice_donation(invoice: dict[str, Any]) -> Donation | None:
 
 
 # --- renewals and the contribution rules -----------------------------------------------------
-def renewal_breach(*, settings: DonationSettings, recurring: RecurringDonation, amount: int):
+def renewal_breach(
+    *,
+    settings: DonationSettings,
+    recurring: RecurringDonation,
+    amount: int,
+    exclude: int | None = None,
+):
     """Which cap (RecurringDonation.StopReason) charging `amount` now for this recurring gift
     would pass, or None. Counts everything the donor gave (same email or person) as
     `rules_check` does: a one-time gift made since the subscription started counts too."""
@@ -662,7 +689,7 @@ def renewal_breach(*, settings: DonationSettings, recurring: RecurringDonation, 
         return None
     first = recurring.payments.order_by("created_at", "id").first()
     email = first.email if first else (recurring.person.email if recurring.person else "")
-    given = _counted_for(email, recurring.person)
+    given = _counted_for(email, recurring.person).exclude(pk=exclude)
     if settings.annual_limit:
         year = timezone.localdate().year
         total = given.filter(created_at__year=year).aggregate(s=Sum("amount"))["s"] or 0
@@ -706,16 +733,10 @@ def invoice_created(*, invoice: dict[str, Any]) -> RecurringDonation | None:
     breach = renewal_breach(settings=donation_settings(), recurring=recurring, amount=amount)
     if breach is None:
         return recurring
-    _renewal_stop(recurring=recurring, invoice_id=invoice["id"], breach=breach, amount=amount)
-    return recurring
-
-
-def _renewal_stop(*, recurring: RecurringDonation, invoice_id: str, breach: str, amount: int):
-    import stripe
-
     account = connected_account(connection.tenant)
     client = _client()
     options = {"stripe_account": account.account_id}
+    invoice_id = invoice["id"]
     current = client.v1.invoices.retrieve(invoice_id, options=options)
     if current.status == "draft":
         current = client.v1.invoices.finalize_invoice(
@@ -728,9 +749,21 @@ def _renewal_stop(*, recurring: RecurringDonation, invoice_id: str, breach: str,
             invoice_id, options={**options, "idempotency_key": f"donation-cap-void-{invoice_id}"}
         )
     elif current.status == "paid":
-        # Charged before we could stop it (our webhook was down for the whole hour): staff
-        # see it on the gift and refund it from the panel.
-        log.warning("renewal %s over the cap was paid before it could be voided", invoice_id)
+        return recurring  # charged already (this event came late): invoice.paid refunds it
+    _renewal_stop(recurring=recurring, breach=breach, amount=amount)
+    return recurring
+
+
+def _renewal_stop(
+    *, recurring: RecurringDonation, breach: str, amount: int, refunded: bool = False
+) -> None:
+    """Pause (yearly cap: until 1 January) or cancel (per-election cap) on Stripe and here,
+    put it on the donor's timeline and tell the donor and the staff."""
+    import stripe
+
+    account = connected_account(connection.tenant)
+    client = _client()
+    options = {"stripe_account": account.account_id}
     recurring.stop_reason = breach
     if breach == RecurringDonation.StopReason.ANNUAL_LIMIT:
         resumes = date(timezone.localdate().year + 1, 1, 1)
@@ -754,13 +787,17 @@ def _renewal_stop(*, recurring: RecurringDonation, invoice_id: str, breach: str,
         activity_record(
             person=recurring.person,
             kind=Activity.Kind.OTHER,
-            summary=_("Recurring gift not charged: %(reason)s")
+            summary=(
+                _("Recurring gift refunded: %(reason)s")
+                if refunded
+                else _("Recurring gift not charged: %(reason)s")
+            )
             % {"reason": recurring.get_stop_reason_display()},
             data={"recurring": recurring.pk, "reason": breach, "amount": amount},
         )
     from .notices import cap_notices_send
 
-    cap_notices_send(recurring=recurring, amount=amount)
+    cap_notices_send(recurring=recurring, amount=amount, refunded=refunded)
 
 
 def subscription_apply(*, subscription: dict[str, Any]) -> RecurringDonation | None:

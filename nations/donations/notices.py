@@ -32,8 +32,9 @@ def _staff_emails(nation) -> list[str]:
     )
 
 
-def cap_notices_send(*, recurring: RecurringDonation, amount: int) -> None:
-    """Tell the donor and the staff that a renewal was not charged, why, and what happens next."""
+def cap_notices_send(*, recurring: RecurringDonation, amount: int, refunded: bool = False) -> None:
+    """Tell the donor and the staff that a renewal was not charged (or, charged too early to
+    stop, was refunded in full), why, and what happens next."""
     from nations.site.actions import sender_for
 
     from .actions import donation_settings, money
@@ -56,9 +57,16 @@ def cap_notices_send(*, recurring: RecurringDonation, amount: int) -> None:
                 "The law caps gifts at %(limit)s per person per calendar year, and this "
                 "payment of %(amount)s would take your gifts this year past it."
             ) % {"limit": limit, "amount": shown}
-            then = _(
-                "We did not charge it. Your recurring gift is paused and resumes by itself "
-                "on %(date)s."
+            then = (
+                _(
+                    "We refunded it in full. Your recurring gift is paused and resumes by "
+                    "itself on %(date)s."
+                )
+                if refunded
+                else _(
+                    "We did not charge it. Your recurring gift is paused and resumes by itself "
+                    "on %(date)s."
+                )
             ) % {"date": until}
         else:
             limit = money(settings.election_limit or 0, recurring.currency)
@@ -66,7 +74,11 @@ def cap_notices_send(*, recurring: RecurringDonation, amount: int) -> None:
                 "The law caps gifts at %(limit)s per person for this election, and this "
                 "payment of %(amount)s would take your gifts past it."
             ) % {"limit": limit, "amount": shown}
-            then = _("We did not charge it, and your recurring gift has stopped.")
+            then = (
+                _("We refunded it in full, and your recurring gift has stopped.")
+                if refunded
+                else _("We did not charge it, and your recurring gift has stopped.")
+            )
         return why, then
 
     if email:
@@ -90,7 +102,11 @@ def cap_notices_send(*, recurring: RecurringDonation, amount: int) -> None:
                 ]
             transactional_send(
                 to=email,
-                subject=_("Your recurring gift to %(nation)s was not charged")
+                subject=(
+                    _("Your recurring gift to %(nation)s was refunded")
+                    if refunded
+                    else _("Your recurring gift to %(nation)s was not charged")
+                )
                 % {"nation": nation.name},
                 text="\n".join(lines),
                 from_email=sender,
@@ -104,7 +120,11 @@ def cap_notices_send(*, recurring: RecurringDonation, amount: int) -> None:
             donor = f"{first.first_name} {first.last_name} <{email}>" if first else email
             text = "\n".join(
                 [
-                    _("A renewal of %(donor)s's recurring gift was not charged.")
+                    (
+                        _("A renewal of %(donor)s's recurring gift was refunded in full.")
+                        if refunded
+                        else _("A renewal of %(donor)s's recurring gift was not charged.")
+                    )
                     % {"donor": donor},
                     "",
                     why,

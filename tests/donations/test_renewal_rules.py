@@ -227,3 +227,34 @@ def test_a_renewal_event_from_another_nations_account_touches_nothing(
     with in_schema(alpha.nation):
         recurring.refresh_from_db()
         assert recurring.status == "active" and not recurring.stop_reason
+
+
+def test_a_renewal_charged_past_the_cap_anyway_is_refunded_at_once(
+    alpha, ready, connect, committed, eager_tasks, mailbox
+):
+    """Our endpoint missed the draft (down for the hour): the charge goes through, and its
+    invoice.paid refunds it in full and pauses the gift, as the draft check would have."""
+    with in_schema(alpha.nation):
+        rules_apply_preset(settings=donation_settings(), rules="fr_party")
+    _give(ready, connect, committed, frequency="month", other_amount="600", nonce="m", **FR)
+    _give(ready, connect, committed, other_amount="6500", nonce="o", **FR)
+    mailbox.clear()
+    connect.advance(days=32)  # drafted, finalized and charged before any event is delivered
+    results = committed(connect.deliver)
+    assert ("invoice.paid", 200, {"received": True, "outcome": "processed"}) in results
+    committed(connect.deliver)  # the refund's own events: nothing changes twice
+    with in_schema(alpha.nation):
+        recurring = RecurringDonation.objects.get()
+        renewal = Donation.objects.get(recurring=recurring, stripe_invoice_id__isnull=False,
+                                       status="refunded")  # fmt: skip
+        assert renewal.refunded_amount == renewal.amount == 60000
+        assert recurring.status == "paused" and recurring.stop_reason == "annual_limit"
+        assert Person.objects.get(email="zoe@example.org").donations_total == 710_000
+    client, options = _stripe(alpha)
+    [link] = client.v1.invoice_payments.list(
+        params={"invoice": renewal.stripe_invoice_id}, options=options
+    ).data
+    charge = client.v1.payment_intents.retrieve(link.payment.payment_intent, options=options)
+    assert client.v1.charges.retrieve(charge.latest_charge, options=options).refunded
+    [notice] = mailbox.to("zoe@example.org")  # no thank-you receipt for a refunded renewal
+    assert "refunded" in notice["Subject"]
