@@ -99,6 +99,26 @@ def test_donor_gives_once_and_monthly_staff_sees_it(browser_page, connect):  # n
         assert "Zoé Martin" in recent and "Monthly" in recent and "Once" in recent
         assert "newsletter" in page.locator("main").inner_text()
         page.screenshot(path=str(SHOTS / "donations-panel.png"), full_page=True)
+        # The reports over a date range: today only, by day; the CSV link follows it.
+        from django.utils import timezone
+
+        today = timezone.localdate().isoformat()
+        page.get_by_label("From").fill(today)
+        page.get_by_label("To").fill(today)
+        page.get_by_role("button", name="Apply").click()
+        page.wait_for_url(f"**/panel/donations/?by=week&from={today}&to={today}")
+        assert page.get_by_text("Raised in the period").is_visible()
+        export = page.get_by_role("link", name="Export CSV").get_attribute("href")
+        assert export.endswith(f"?from={today}&to={today}")
+        page.screenshot(path=str(SHOTS / "donations-panel-range.png"), full_page=True)
+        # The year's tax receipts, issued and emailed.
+        page.goto(f"{base}/panel/donations/tax-receipts/")
+        page.get_by_label("Year").select_option(str(timezone.localdate().year))
+        page.get_by_role("button", name="Issue and email receipts").click()
+        shown = page.locator("main").inner_text()
+        assert "1 tax receipts issued" in shown and "1 emailed to their donors" in shown
+        page.screenshot(path=str(SHOTS / "donations-tax-receipts.png"), full_page=True)
+        page.goto(f"{base}/panel/donations/")
         page.get_by_role("link", name="Zoé Martin").first.click()
         assert "Donated" in page.locator("main").inner_text()
 
