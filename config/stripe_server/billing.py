@@ -14,6 +14,11 @@ Behaviour worth knowing (it mirrors Stripe's defaults in test mode):
   invoiced now, with create_prorations it waits for the next invoice; a change of interval resets
   the billing anchor and invoices now. payment_behavior=error_if_incomplete refuses (402) an
   update whose invoice cannot be paid, changing nothing.
+- a renewal's invoice starts as a `draft` (invoice.created, no number) and is finalized and
+  charged an hour later (`automatically_finalizes_at`); meanwhile it can be finalized with
+  auto_advance=false and voided. A paid invoice's money is a PaymentIntent + Charge linked by
+  an InvoicePayment (GET /v1/invoice_payments), so renewals can be refunded.
+  `pause_collection` (behavior=void) voids the renewals it meets until `resumes_at`.
 - time only moves when told: POST /_local/clock/advance (seconds=… or to=…) processes every
   renewal and retry that falls due, in order, emitting events stamped with the clock's time.
 """
