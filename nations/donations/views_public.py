@@ -191,6 +191,23 @@ def manage(request, manage_token: str):
         parts.append(
             f'<p class="notice">{escape(_("Your last payment failed. Update your card to keep your gift going."))}</p>'
         )
+    if recurring.status == RecurringDonation.Status.PAUSED and recurring.paused_until:
+        from django.utils import formats
+
+        parts.append(
+            '<p class="notice">'
+            + escape(
+                _(
+                    "%(reason)s: nothing more is charged until %(date)s, then your gift "
+                    "resumes by itself."
+                )
+                % {
+                    "reason": recurring.get_stop_reason_display() or _("Paused"),
+                    "date": formats.date_format(recurring.paused_until, "DATE_FORMAT"),
+                }
+            )
+            + "</p>"
+        )
     if recurring.status != RecurringDonation.Status.CANCELED:
         parts.append(
             '<form method="post" class="nf"><input type="hidden" name="action" value="card">'

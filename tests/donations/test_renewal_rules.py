@@ -7,6 +7,8 @@ it through the official SDK against the local Stripe server, with signed webhook
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 
@@ -90,6 +92,8 @@ def test_renewal_past_the_yearly_cap_is_never_charged(
     assert "not charged" in notice["Subject"]
     body = notice.get_content()
     assert "7,500.00 €" in body and "/donations/manage/" in body
+    manage = re.search(r"https?://\S+(/donations/manage/\S+/)", body).group(1)
+    assert "nothing more is charged until" in ready.get(manage).content.decode()
     [staff] = mailbox.to(alpha.owner.email)
     assert "Zoé Martin" in staff.get_content()
     owner = client_for(alpha.host, alpha.owner, alpha.nation)
