@@ -1054,19 +1054,28 @@ def tax_receipt_issue(*, person: Person, year: int) -> TaxReceipt | None:
         )
 
 
-def tax_receipts_issue_year(*, year: int) -> int:
-    """Issue the receipts of every donor of `year` who has none yet; returns how many."""
-    people = (
+def tax_receipt_donors(*, year: int):
+    return (
         Person.objects.filter(donations__paid_at__year=year, is_erased=False)
         .distinct()
         .order_by("pk")
     )
-    issued = 0
-    for person in people:
+
+
+def tax_receipts_issue_year(*, year: int, progress=None) -> int:
+    """Issue the receipts of every donor of `year` who has none yet; returns how many.
+    `progress(n)` (optional) is told every 100 donors looked at."""
+    issued = seen = 0
+    for person in tax_receipt_donors(year=year):
+        seen += 1
+        if progress is not None and seen % 100 == 0:
+            progress(100)
         if TaxReceipt.objects.filter(person=person, year=year).exists():
             continue
         if tax_receipt_issue(person=person, year=year) is not None:
             issued += 1
+    if progress is not None and seen % 100:
+        progress(seen % 100)
     return issued
 
 

@@ -71,3 +71,39 @@ def receipt_message(donation: Donation) -> EmailMessage:
     return EmailMessage(
         subject=subject, body="\n".join(lines), from_email=sender_for(nation), to=[donation.email]
     )
+
+
+@nation_task(name="donations.tax_receipts_year", acks_late=True)
+def tax_receipts_year(job_id: int, year: int) -> None:
+    """Issue and email a year's tax receipts behind a progress bar. Safe to run again (after a
+    crash or a second click): issued receipts keep their numbers, emailed ones are skipped."""
+    from nations.jobs.actions import job_fail, job_finish, job_progress, job_start
+
+    from . import actions
+
+    nation = connection.tenant
+    job_start(job_id=job_id, total=actions.tax_receipt_donors(year=year).count())
+    try:
+        issued = actions.tax_receipts_issue_year(
+            year=year, progress=lambda n: job_progress(job_id=job_id, add=n)
+        )
+        sent, missing = actions.tax_receipts_send_year(year=year)
+    except Exception as error:
+        job_fail(job_id=job_id, message=str(error))
+        raise
+    with translation.override(nation.language or "en"):
+        message = (
+            _("%(count)s tax receipts issued for %(year)s.") % {"count": issued, "year": year}
+            + " "
+            + _("%(sent)s emailed to their donors.") % {"sent": sent}
+        )
+        if missing:
+            message += " " + _(
+                "%(count)s donors have no email address: download their PDF below."
+            ) % {"count": missing}
+    job_finish(
+        job_id=job_id,
+        message=message,
+        result={"issued": issued, "sent": sent, "missing": missing},
+        result_url="/panel/donations/tax-receipts/",
+    )

@@ -20,11 +20,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from config.tasks import enqueue
+from nations.jobs.actions import job_create
 from nations.panel.access import staff_required
 from nations.people.actions import Actor
 
 from . import actions, reports
 from .models import Donation, DonationSettings, RecurringDonation, Rules, TaxReceipt
+from .tasks import tax_receipts_year
 
 
 def _actor(request) -> Actor:
@@ -347,21 +350,13 @@ def tax_receipts(request):
         if not 2000 <= year <= timezone.localdate().year:
             messages.error(request, _("Pick a year."))
         else:
-            count = actions.tax_receipts_issue_year(year=year)
-            with transaction.atomic():
-                sent, missing = actions.tax_receipts_send_year(year=year)
-            messages.success(
-                request,
-                _("%(count)s tax receipts issued for %(year)s.") % {"count": count, "year": year}
-                + " "
-                + _("%(sent)s emailed to their donors.") % {"sent": sent},
+            job = job_create(
+                kind="donations.tax_receipts",
+                title=_("Tax receipts %(year)s: issue and email") % {"year": year},
+                created_by_id=request.user.pk,
             )
-            if missing:
-                messages.warning(
-                    request,
-                    _("%(count)s donors have no email address: download their PDF below.")
-                    % {"count": missing},
-                )
+            enqueue(tax_receipts_year, job.pk, year)
+            return redirect("panel:jobs:detail", job.pk)
         return redirect("panel:donations_tax_receipts")
     return render(
         request,

@@ -13,6 +13,7 @@ from tests.billing.conftest import _stripe_server, stripe  # noqa: F401 - fixtur
 from tests.conftest import PASSWORD, drop_nation
 from tests.donations.conftest import _connect_endpoint, connect  # noqa: F401 - fixtures
 
+from .test_import_flow import worker  # noqa: F401 - fixture
 from .test_signup_flow import SHOTS, committed
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
@@ -70,7 +71,7 @@ def _give(page, base, stripe_url, *, monthly: bool, amount_label: str):
     assert "is received" in page.locator("main").inner_text()
 
 
-def test_donor_gives_once_and_monthly_staff_sees_it(browser_page, connect):  # noqa: F811
+def test_donor_gives_once_and_monthly_staff_sees_it(browser_page, connect, worker):  # noqa: F811
     page, port = browser_page
     SHOTS.mkdir(parents=True, exist_ok=True)
     committed(_cleanup)
@@ -115,8 +116,12 @@ def test_donor_gives_once_and_monthly_staff_sees_it(browser_page, connect):  # n
         page.goto(f"{base}/panel/donations/tax-receipts/")
         page.get_by_label("Year").select_option(str(timezone.localdate().year))
         page.get_by_role("button", name="Issue and email receipts").click()
+        page.wait_for_selector(".badge-done", timeout=30000)  # the worker ran the job
         shown = page.locator("main").inner_text()
         assert "1 tax receipts issued" in shown and "1 emailed to their donors" in shown
+        page.screenshot(path=str(SHOTS / "donations-tax-receipts-job.png"))
+        page.get_by_role("link", name="See the result").click()
+        assert page.get_by_role("link", name="PDF").is_visible()
         page.screenshot(path=str(SHOTS / "donations-tax-receipts.png"), full_page=True)
         page.goto(f"{base}/panel/donations/")
         page.get_by_role("link", name="Zoé Martin").first.click()

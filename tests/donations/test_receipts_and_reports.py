@@ -52,6 +52,8 @@ def test_tax_receipts_are_emailed_once_in_the_donors_language(
     owner = client_for(alpha.host, alpha.owner, alpha.nation)
     response = committed(owner.post, "/panel/donations/tax-receipts/", {"year": str(year)})
     assert response.status_code == 302
+    job = owner.get(response["Location"]).content.decode()
+    assert "2 tax receipts issued" in job and "2 emailed to their donors" in job
     [french] = mailbox.to("zoe@example.org")
     [english] = mailbox.to("sam@example.org")
     assert "reçu fiscal" in french["Subject"] and "25,00 €" in french.get_content()
@@ -78,7 +80,7 @@ def test_tax_receipts_are_emailed_once_in_the_donors_language(
     assert "Issue and email receipts" in page and "Not yet" not in page
 
 
-def test_an_expired_tax_receipt_link_is_refused(alpha, connect, committed):
+def test_an_expired_tax_receipt_link_is_refused(alpha, connect, committed, eager_tasks):
     connect_nation(connect, alpha.nation, currency="EUR")
     donation_page(alpha.nation)
     _paid(alpha, connect, committed)

@@ -124,7 +124,7 @@ def test_failed_renewal_is_visible(alpha, connect, committed, ready):
         assert recurring.status == "canceled"
 
 
-def test_csv_export_and_tax_receipts(alpha, connect, committed, ready):
+def test_csv_export_and_tax_receipts(alpha, connect, committed, ready, eager_tasks):
     _paid(alpha, connect, committed, first_name="=HYPERLINK(1)")
     owner = client_for(alpha.host, alpha.owner, alpha.nation)
     csv = b"".join(owner.get("/panel/donations/export.csv").streaming_content).decode()
@@ -132,7 +132,8 @@ def test_csv_export_and_tax_receipts(alpha, connect, committed, ready):
     from django.utils import timezone
 
     year = timezone.now().year
-    owner.post("/panel/donations/tax-receipts/", {"year": str(year)})
+    job = committed(owner.post, "/panel/donations/tax-receipts/", {"year": str(year)})
+    assert "/panel/jobs/" in job["Location"]  # a background job, with its progress bar
     with in_schema(alpha.nation):
         receipt = TaxReceipt.objects.get()
         assert receipt.number == f"{year}-00001" and receipt.amount == 2500
