@@ -23,6 +23,7 @@ from .models import (
     Consent,
     ContactLog,
     CustomField,
+    DuplicateDismissal,
     ListMembership,
     Merge,
     Note,
@@ -891,6 +892,21 @@ def person_merge(*, survivor: Person, other: Person, actor: Actor = SYSTEM) -> P
         actor=actor,
     )
     return survivor
+
+
+def duplicate_dismiss(*, person: Person, other: Person, actor: Actor = SYSTEM) -> bool:
+    """Remember that `person` and `other` are not the same person, so the duplicates finder no
+    longer proposes the pair. Idempotent: returns False when the pair was already dismissed.
+    Raises ValueError for a person paired with themself."""
+    if person.pk == other.pk:
+        raise ValueError("a person cannot be their own duplicate")
+    low, high = sorted((person.pk, other.pk))
+    _row, created = DuplicateDismissal.objects.get_or_create(
+        person_id=low,
+        other_id=high,
+        defaults={"actor_id": actor.user_id, "actor_name": actor.name[:200]},
+    )
+    return created
 
 
 def _person_name_fields(snapshot: dict) -> dict:

@@ -409,3 +409,23 @@ class Merge(models.Model):
     merged_snapshot = models.JSONField(default=dict)
     actor_id = models.BigIntegerField(null=True, blank=True)
     at = models.DateTimeField(default=timezone.now)
+
+
+class DuplicateDismissal(models.Model):
+    """Staff said these two are different people: the duplicates finder stops proposing them.
+
+    Stored with the lower id first; a merge moves the row like any other (a pair left pointing
+    at one person twice is never proposed anyway)."""
+
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="dismissals", db_index=False
+    )
+    other = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="dismissed_by")
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_name = models.CharField(max_length=200, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["person", "other"], name="duplicatedismissal_unique")
+        ]
