@@ -28,7 +28,7 @@ from .models import Import, ImportRejection
 from .reader import FileProblem, Sniffed, count_records, records, sniff
 from .rows import CleanRow, CustomSpec, RowCleaner, RowProblem, custom_specs
 
-CHUNK_ROWS = 10_000
+CHUNK_ROWS = 20_000  # rows per committed step; three chunks alive at most (see _prepared_chunks)
 STALE_AFTER = timedelta(minutes=2)  # a running import silent this long lost its worker
 RAW_KEEP = 500  # characters of a rejected row kept for the report
 
