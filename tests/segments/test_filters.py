@@ -95,6 +95,8 @@ CASES = [
     ("gift_at", "after", "2020-01-01", set()),
     ("gift_at", "before", "2020-01-01", set()),
     ("donated_between", "between", ["2020-01-01", "2020-12-31"], set()),
+    ("given_12_months", "gte", "1", set()),  # the cast has no gifts: every total is 0
+    ("given_this_year", "lte", "0", {"ann", "bob", "cat", "dan"}),
     # consent
     ("email_consent", "eq", "granted", {"ann", "dan"}),
     ("email_consent", "neq", "granted", {"bob", "cat"}),
