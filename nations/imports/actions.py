@@ -121,11 +121,14 @@ class PreviewRow:
     line: int
     row: CleanRow | None
     problem: str
+    extras: list[tuple[str, str]] | None = None  # (custom field label, value), the note
 
 
 def import_preview(people_import: Import, limit: int = 20) -> list[PreviewRow]:
     """The first rows as the import will see them, with the reason any would be turned down."""
-    cleaner = cleaner_for(people_import)
+    custom = custom_specs()
+    labels = {spec.slug: spec.label for spec in custom.values()}
+    cleaner = cleaner_for(people_import, custom)
     width = len(people_import.headers)
     preview = []
     path = default_storage.path(people_import.file)
@@ -138,7 +141,10 @@ def import_preview(people_import: Import, limit: int = 20) -> list[PreviewRow]:
             try:
                 row = cleaner.clean(line, cells, width)
                 problem = _no_identity(row) if row.is_blank else ""
-                preview.append(PreviewRow(line, row, problem))
+                extras = [(labels.get(k, k), str(v)) for k, v in (row.custom or {}).items()]
+                if row.note:
+                    extras.append((_("Note"), row.note[:80]))
+                preview.append(PreviewRow(line, row, problem, extras))
             except RowProblem as problem:
                 preview.append(PreviewRow(line, None, str(problem)))
         if len(preview) >= limit:

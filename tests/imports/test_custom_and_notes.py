@@ -112,6 +112,10 @@ def test_the_mapping_menu_offers_custom_fields_and_notes(alpha, fields, owner):
         draft = import_create(upload=upload_file("c.csv", content), actor=Actor())
     page = owner.get(f"/panel/people/imports/{draft.pk}/").content.decode()
     assert 'optgroup label="Custom fields"' in page
+    # The preview shows the custom values and the note as they will be imported.
+    preview = owner.get(f"/panel/people/imports/{draft.pk}/preview/").content.decode()
+    assert "T-shirt size: M" in preview and "Joined: 2019-03-21" in preview
+    assert "Note: Hi" in preview
     assert f'value="custom:{fields["joined"].slug}"' in page
     assert "Note (added to the person&#x27;s notes)" in page
 
