@@ -23,12 +23,12 @@ from nations.jobs.models import Job
 from nations.people.actions import Actor
 
 from .bulk import ChunkResult, apply_chunk, rows_copy_text
-from .columns import MULTIPLE, TARGETS, suggest_mapping
+from .columns import MULTIPLE, import_targets, suggest_mapping
 from .models import Import, ImportRejection
 from .reader import FileProblem, Sniffed, count_records, records, sniff
-from .rows import CleanRow, RowCleaner, RowProblem
+from .rows import CleanRow, CustomSpec, RowCleaner, RowProblem, custom_specs
 
-CHUNK_ROWS = 10_000
+CHUNK_ROWS = 20_000  # rows per committed step; three chunks alive at most (see _prepared_chunks)
 STALE_AFTER = timedelta(minutes=2)  # a running import silent this long lost its worker
 RAW_KEEP = 500  # characters of a rejected row kept for the report
 
@@ -56,7 +56,7 @@ def import_create(*, upload, actor: Actor) -> Import:
         encoding=sniffed.encoding,
         delimiter=sniffed.delimiter,
         headers=sniffed.headers,
-        mapping=suggest_mapping(sniffed.headers),
+        mapping=suggest_mapping(sniffed.headers, import_targets()),
         created_by_id=actor.user_id,
         created_by_name=actor.name,
         language=get_language() or "",
@@ -85,8 +85,9 @@ def import_configure(
         raise ImportNotReady(_("This import has already started."))
     clean = {}
     used = set()
+    targets = import_targets()
     for index, target in mapping.items():
-        if target not in TARGETS or not index.isdigit():
+        if target not in targets or not index.isdigit():
             continue
         if int(index) >= len(people_import.headers):
             continue
@@ -103,12 +104,15 @@ def import_configure(
     return people_import
 
 
-def cleaner_for(people_import: Import) -> RowCleaner:
+def cleaner_for(people_import: Import, custom: dict[str, CustomSpec] | None = None) -> RowCleaner:
+    """The import's row cleaner; `custom` (custom_specs()) is read here when not given, which
+    needs the nation's schema: the reading thread gets it from the caller."""
     return RowCleaner(
         people_import.mapping,
         date_order=people_import.date_order,
         default_region=people_import.default_region,
         extra_tags=people_import.extra_tags,
+        custom=custom_specs() if custom is None else custom,
     )
 
 
@@ -117,11 +121,14 @@ class PreviewRow:
     line: int
     row: CleanRow | None
     problem: str
+    extras: list[tuple[str, str]] | None = None  # (custom field label, value), the note
 
 
 def import_preview(people_import: Import, limit: int = 20) -> list[PreviewRow]:
     """The first rows as the import will see them, with the reason any would be turned down."""
-    cleaner = cleaner_for(people_import)
+    custom = custom_specs()
+    labels = {spec.slug: spec.label for spec in custom.values()}
+    cleaner = cleaner_for(people_import, custom)
     width = len(people_import.headers)
     preview = []
     path = default_storage.path(people_import.file)
@@ -134,7 +141,10 @@ def import_preview(people_import: Import, limit: int = 20) -> list[PreviewRow]:
             try:
                 row = cleaner.clean(line, cells, width)
                 problem = _no_identity(row) if row.is_blank else ""
-                preview.append(PreviewRow(line, row, problem))
+                extras = [(labels.get(k, k), str(v)) for k, v in (row.custom or {}).items()]
+                if row.note:
+                    extras.append((_("Note"), row.note[:80]))
+                preview.append(PreviewRow(line, row, problem, extras))
             except RowProblem as problem:
                 preview.append(PreviewRow(line, None, str(problem)))
         if len(preview) >= limit:
@@ -304,6 +314,7 @@ def _prepared_chunks(people_import: Import, path: str, sniffed: Sniffed) -> Iter
     memory stays flat. Errors (FileProblem included) come out of the iterator as they would
     have without the thread."""
     language = translation.get_language()
+    custom = custom_specs()  # the thread has no database connection in the nation's schema
     ahead: queue.Queue = queue.Queue(maxsize=1)
     stop = threading.Event()
 
@@ -320,7 +331,7 @@ def _prepared_chunks(people_import: Import, path: str, sniffed: Sniffed) -> Iter
         try:
             with translation.override(language):
                 for chunk in _chunks(path, sniffed, skip=people_import.offset):
-                    if not put(_prepare(people_import, chunk)):
+                    if not put(_prepare(people_import, chunk, custom)):
                         return
         except BaseException as exc:  # handed to the consumer, raised there
             put(exc)
@@ -342,10 +353,12 @@ def _prepared_chunks(people_import: Import, path: str, sniffed: Sniffed) -> Iter
         worker.join()
 
 
-def _prepare(people_import: Import, chunk: RawChunk) -> PreparedChunk:
+def _prepare(
+    people_import: Import, chunk: RawChunk, custom: dict[str, CustomSpec] | None = None
+) -> PreparedChunk:
     """Clean a chunk's rows and reject the ones that repeat an earlier row of the chunk (no
-    database access: this runs in the reading thread)."""
-    cleaner = cleaner_for(people_import)
+    database access when `custom` is given: this runs in the reading thread)."""
+    cleaner = cleaner_for(people_import, custom)
     width = len(people_import.headers)
     rule = people_import.match_rule
     good: list[CleanRow] = []

@@ -44,6 +44,8 @@ ROW_COLUMNS = (
     ("email_consent", "text"),
     ("sms_consent", "text"),
     ("search_text", "text"),
+    ("custom", "jsonb"),
+    ("note", "text"),
 )
 # Person fields an import may set, in the order person_upsert reports changes.
 UPDATABLE = (*TEXT_FIELDS, "country", "birthdate", "language", "support_level")
@@ -62,7 +64,11 @@ def _text(value) -> str:
     if value is None or value == "":
         return "\\N"
     if isinstance(value, str):
-        return value.replace("\\", "\\\\").replace("\t", " ").replace("\n", " ").replace("\r", " ")
+        # Cleaned cells hold no tabs or line breaks (whitespace is collapsed), but a note keeps
+        # its lines: COPY's text format spells them \n.
+        return (
+            value.replace("\\", "\\\\").replace("\t", " ").replace("\n", "\\n").replace("\r", "\\r")
+        )
     return str(value)
 
 
@@ -90,10 +96,7 @@ def rows_copy_text(rows: list[CleanRow], key_of) -> str:
             [v if v.__class__ is str else ("" if v is None else str(v)) for v in values]
         )
         if "\\" in line or "\n" in line or "\r" in line or line.count("\t") != tabs:
-            line = "\t".join(
-                "" if v is None or v == "" else _text(v).replace("\n", " ").replace("\r", " ")
-                for v in values
-            )
+            line = "\t".join("" if v is None or v == "" else _text(v) for v in values)
         lines.append(line)
     lines.append("")
     return "\n".join(lines)
@@ -117,6 +120,8 @@ def _row_values(row: CleanRow, key: str | None) -> tuple:
         row.email_consent,
         row.sms_consent,
         row.search_text,
+        json.dumps(row.custom, ensure_ascii=False) if row.custom else None,
+        row.note,
     )
 
 
@@ -186,6 +191,7 @@ def apply_chunk(
         for column, channel in (("email_consent", "email"), ("sms_consent", "sms")):
             _record_consent(cursor, column, channel, source, actor, now)
         _tag(cursor, rows, actor, now)
+        _add_notes(cursor, actor, now)
         # person_upsert's activity_record sets last_activity_at with every timeline entry.
         cursor.execute(
             "UPDATE people_person p SET last_activity_at = %s FROM import_rows r"
@@ -307,6 +313,7 @@ def _insert_people(cursor, now: datetime) -> None:
         "email": "coalesce(r.email, '')",
         "phone": "coalesce(r.phone, '')",
         "search_text": "coalesce(r.search_text, '')",
+        "custom": "coalesce(r.custom, '{}'::jsonb)",
         # consent_set() from "unknown": any status given is taken (see _record_consent)
         "email_consent": "coalesce(r.email_consent, 'unknown')",
         "sms_consent": "coalesce(r.sms_consent, 'unknown')",
@@ -351,6 +358,16 @@ def _update_people(cursor, *, overwrite: bool, now: datetime) -> int:
             f"'{name}', CASE WHEN {condition} THEN jsonb_build_array(to_jsonb(p.{name}),"
             f" to_jsonb(r.{name})) END"
         )
+    # Custom fields, key by key: filled where the person has no value (or "" ), or overwritten.
+    kept = (
+        "(SELECT coalesce(jsonb_object_agg(k, v), '{}'::jsonb) FROM jsonb_each(p.custom) e(k, v)"
+        " WHERE v NOT IN ('\"\"'::jsonb, 'null'::jsonb))"
+    )
+    merged = "p.custom || r.custom" if overwrite else f"p.custom || (r.custom || {kept})"
+    pairs.append(
+        f"'custom', CASE WHEN r.custom IS NOT NULL AND ({merged}) <> p.custom"
+        f" THEN jsonb_build_array(p.custom, {merged}) END"
+    )
     # jsonb_build_object takes at most 100 arguments; we pass 2 per field.
     cursor.execute(
         f"UPDATE import_rows r SET changes = jsonb_strip_nulls(jsonb_build_object("
@@ -361,6 +378,7 @@ def _update_people(cursor, *, overwrite: bool, now: datetime) -> int:
         for name in UPDATABLE
     ]
     sets += [
+        "custom = CASE WHEN r.changes ? 'custom' THEN r.changes->'custom'->1 ELSE p.custom END",
         "email = CASE WHEN p.email = '' AND r.email IS NOT NULL THEN r.email ELSE p.email END",
         "phone = CASE WHEN p.phone = '' AND r.phone IS NOT NULL THEN r.phone ELSE p.phone END",
         "updated_at = %s",
@@ -472,6 +490,20 @@ def _record_consent(
             [Activity.Kind.CONSENT, channel, channel, source, actor.user_id, actor.name, now],
         )
     cursor.execute("DROP TABLE import_consent")
+
+
+def _add_notes(cursor, actor: Actor, now: datetime) -> None:
+    """note_add() for every row with a note: the note, by the import's author, and its line on
+    the timeline."""
+    cursor.execute(
+        "WITH added AS (INSERT INTO people_note (person_id, author_id, author_name, body,"
+        " created_at) SELECT person_id, %s, %s, note, %s FROM import_rows WHERE note IS NOT NULL"
+        " ORDER BY line RETURNING id, person_id, body)"
+        " INSERT INTO people_activity (person_id, kind, summary, data, actor_id, actor_name, at)"
+        " SELECT person_id, %s, left(body, 120), jsonb_build_object('note', id), %s, %s, %s"
+        " FROM added",
+        [actor.user_id, actor.name[:150], now, Activity.Kind.NOTE, actor.user_id, actor.name, now],
+    )
 
 
 def _tag(cursor, rows: list[CleanRow], actor: Actor, now: datetime) -> None:

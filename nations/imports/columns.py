@@ -37,8 +37,11 @@ TARGETS: dict[str, object] = {
     "email_opt_in": _("Email consent (yes/no)"),
     "email_opt_out": _("Email opt-out (yes = unsubscribed)"),
     "sms_opt_in": _("SMS consent (yes/no)"),
+    "note": _("Note (added to the person's notes)"),
 }
 MULTIPLE = {"tags"}  # the only target several columns may map to
+# A column can also become one of the nation's custom fields: target "custom:<slug>".
+CUSTOM_PREFIX = "custom:"
 
 _ALIASES: dict[str, tuple[str, ...]] = {
     "first_name": (
@@ -242,6 +245,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
         "do_not_email",
         "email opt out",
     ),
+    "note": ("note", "notes", "comment", "comments", "commentaire", "commentaires", "remarques"),
     "sms_opt_in": (
         "mobile_opt_in",
         "sms_opt_in",
@@ -264,13 +268,29 @@ for _target, _names in _ALIASES.items():
         ALIASES.setdefault(_key(_name), _target)
 
 
-def suggest_mapping(headers: list[str]) -> dict[str, str]:
+def import_targets() -> dict[str, object]:
+    """Every target of this nation's imports: the fixed ones, then its custom fields (reads
+    the nation's schema, so call it in a request or task, not in the import's reading thread)."""
+    from nations.people.models import CustomField
+
+    targets = dict(TARGETS)
+    for field in CustomField.objects.all():
+        targets[f"{CUSTOM_PREFIX}{field.slug}"] = field.label
+    return targets
+
+
+def suggest_mapping(headers: list[str], custom: dict[str, str] | None = None) -> dict[str, str]:
     """{column index: target} for the headers we recognise, each target used once (but tags,
-    which may come from several columns)."""
+    which may come from several columns). `custom` maps custom-field targets to their labels:
+    a header that names a custom field (its label or its key) is mapped to it."""
     mapping: dict[str, str] = {}
     used: set[str] = set()
+    custom_keys: dict[str, str] = {}
+    for target, label in (custom or {}).items():
+        custom_keys.setdefault(_key(str(label)), target)
+        custom_keys.setdefault(_key(target.removeprefix(CUSTOM_PREFIX)), target)
     for index, header in enumerate(headers):
-        target = ALIASES.get(_key(header))
+        target = custom_keys.get(_key(header)) or ALIASES.get(_key(header))
         if target is None and _key(header).startswith("tag"):
             target = "tags"
         if target and (target in MULTIPLE or target not in used):

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .columns import MULTIPLE, TARGETS
+from .columns import MULTIPLE, TARGETS, import_targets
 from .models import DateOrder, MatchRule, OnMatch
 
 MAX_UPLOAD = 2 * 1024 * 1024 * 1024  # 2 GB; a million rows of a NationBuilder export is ~400 MB
@@ -51,7 +51,11 @@ class MappingForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.headers = headers
         self.columns = []
+        self.targets = import_targets()
+        custom = [(k, v) for k, v in self.targets.items() if k not in TARGETS]
         choices = [("", _("— Don't import —")), *((k, v) for k, v in TARGETS.items())]
+        if custom:
+            choices.append((_("Custom fields"), custom))
         for index, header in enumerate(headers):
             name = f"col_{index}"
             self.fields[name] = forms.ChoiceField(label=header, choices=choices, required=False)
@@ -75,7 +79,7 @@ class MappingForm(forms.Form):
                 self.add_error(
                     name,
                     _("“%(other)s” is already imported as %(target)s.")
-                    % {"other": seen[target], "target": TARGETS[target]},
+                    % {"other": seen[target], "target": self.targets[target]},
                 )
             seen.setdefault(target, header)
             mapping[str(index)] = target

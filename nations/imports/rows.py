@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from nations.people.models import Person
 from nations.people.normalise import clean_email, clean_phone, fold
 
-from .columns import TARGETS
+from .columns import CUSTOM_PREFIX, TARGETS
 
 MAX_LENGTH = {
     name: Person._meta.get_field(name).max_length
@@ -38,6 +38,8 @@ MAX_LENGTH = {
 }
 TEXT_FIELDS = tuple(MAX_LENGTH)
 MAX_TAG = 100
+MAX_NOTE = 20_000
+MAX_CUSTOM_TEXT = 1000  # as custom_value_clean keeps in the panel
 YES = {"1", "true", "yes", "y", "oui", "o", "x", "vrai", "granted", "opt-in", "opted in", "t"}
 NO = {"0", "false", "no", "n", "non", "faux", "withdrawn", "unsubscribed", "opt-out", "f"}
 TAG_SPLIT = re.compile(r"\s*[,;|]\s*")
@@ -46,6 +48,29 @@ PHONE_STRIP = str.maketrans("", "", " .-()/\u00a0\t")
 
 class RowProblem(Exception):
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class CustomSpec:
+    """What the import needs to know of a custom field (read before the reading thread starts:
+    cleaning never touches the database)."""
+
+    slug: str
+    label: str
+    kind: str  # CustomField.Kind
+    choices: tuple[str, ...] = ()
+
+
+def custom_specs() -> dict[str, CustomSpec]:
+    """The nation's custom fields by import target ("custom:<slug>")."""
+    from nations.people.models import CustomField
+
+    return {
+        f"{CUSTOM_PREFIX}{f.slug}": CustomSpec(
+            f.slug, f.label, f.kind, tuple(str(c) for c in f.choices or ())
+        )
+        for f in CustomField.objects.all()
+    }
 
 
 @dataclass(slots=True)
@@ -76,6 +101,8 @@ class CleanRow:
     email_consent: str = ""  # granted | withdrawn | ""
     sms_consent: str = ""
     search_text: str = ""
+    custom: dict | None = None  # custom field slug -> value, as Person.custom holds them
+    note: str = ""
 
     @property
     def is_blank(self) -> bool:
@@ -110,9 +137,15 @@ class RowCleaner:
         date_order: str = "dmy",
         default_region: str = "FR",
         extra_tags: list[str] | None = None,
+        custom: dict[str, CustomSpec] | None = None,
     ) -> None:
+        self.custom = custom or {}
         self.columns = sorted(
-            ((int(index), target) for index, target in mapping.items() if target in TARGETS),
+            (
+                (int(index), target)
+                for index, target in mapping.items()
+                if target in TARGETS or target in self.custom
+            ),
             key=lambda item: item[0],
         )
         self.width = max((i for i, _t in self.columns), default=-1) + 1
@@ -138,8 +171,19 @@ class RowCleaner:
             if "\ufffd" in raw:
                 problems.append(
                     _("“%(column)s” contains characters that are not valid in the file's encoding")
-                    % {"column": TARGETS[target]}
+                    % {"column": self._label(target)}
                 )
+                continue
+            if target == "note":  # a note keeps its line breaks
+                value = raw.strip()
+                if value:
+                    if len(value) > MAX_NOTE:
+                        problems.append(
+                            _("the note is too long (%(length)s characters; at most %(max)s)")
+                            % {"length": f"{len(value):,}", "max": f"{MAX_NOTE:,}"}
+                        )
+                    else:
+                        row.note = value
                 continue
             value = " ".join(raw.split()) if len(raw) < 20000 else raw
             if not value:
@@ -172,7 +216,17 @@ class RowCleaner:
             row.tags = sorted(set(row.tags))
         return row
 
+    def _label(self, target: str):
+        spec = self.custom.get(target)
+        return spec.label if spec else TARGETS[target]
+
     def _set(self, row: CleanRow, target: str, value: str) -> None:
+        spec = self.custom.get(target)
+        if spec is not None:
+            if row.custom is None:
+                row.custom = {}
+            row.custom[spec.slug] = _custom_value(spec, value, self.date_order)
+            return
         if target in MAX_LENGTH:
             limit = MAX_LENGTH[target]
             if len(value) > limit:
@@ -373,6 +427,50 @@ def _date(value: str, order: str) -> date:
             raise RowProblem(_("“%(value)s” is not a plausible birth date") % {"value": value})
         return parsed
     raise RowProblem(_("“%(value)s” is not a date") % {"value": value[:40]})
+
+
+def _custom_value(spec: CustomSpec, value: str, order: str):
+    """The value Person.custom holds for `spec` (as custom_value_clean makes it in the panel),
+    or RowProblem naming the column and the value."""
+    from decimal import Decimal, InvalidOperation
+
+    if spec.kind == "number":
+        try:
+            number = Decimal(value.replace(",", ".").replace(" ", "").replace("\u00a0", ""))
+        except InvalidOperation:
+            number = None
+        if number is None or not number.is_finite():
+            raise RowProblem(
+                _("%(column)s: “%(value)s” is not a number")
+                % {"column": spec.label, "value": value[:40]}
+            )
+        return int(number) if number == number.to_integral_value() else float(number)
+    if spec.kind == "date":
+        text = value.strip()
+        if "T" in text or " " in text:
+            text = re.split(r"[T ]", text, maxsplit=1)[0]
+        for fmt in DATE_FORMATS.get(order, DATE_FORMATS["dmy"]):
+            try:
+                return datetime.strptime(text, fmt).date().isoformat()
+            except ValueError:
+                continue
+        raise RowProblem(
+            _("%(column)s: “%(value)s” is not a date") % {"column": spec.label, "value": value[:40]}
+        )
+    if spec.kind == "choice":
+        for choice in spec.choices:
+            if choice.casefold() == value.casefold():
+                return choice
+        raise RowProblem(
+            _("%(column)s: “%(value)s” is not one of the choices (%(choices)s)")
+            % {"column": spec.label, "value": value[:40], "choices": ", ".join(spec.choices)}
+        )
+    if len(value) > MAX_CUSTOM_TEXT:
+        raise RowProblem(
+            _("%(column)s is too long (%(length)s characters; at most %(max)s)")
+            % {"column": spec.label, "length": f"{len(value):,}", "max": MAX_CUSTOM_TEXT}
+        )
+    return value
 
 
 def _support(value: str) -> int:

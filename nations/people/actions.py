@@ -23,6 +23,7 @@ from .models import (
     Consent,
     ContactLog,
     CustomField,
+    DuplicateDismissal,
     ListMembership,
     Merge,
     Note,
@@ -81,6 +82,20 @@ def identity_hash(value: str) -> str:
     return hashlib.sha256(value.strip().lower().encode()).hexdigest()
 
 
+# Points for actions a person takes themself: signing, RSVPing, giving, or answering any other
+# page of the site (signup, volunteer, survey). Recruiting someone earns one too (person_upsert).
+# What staff or an import records about a person earns nothing.
+ACTION_POINTS = {Activity.Kind.SIGNED: 1, Activity.Kind.RSVP: 1, Activity.Kind.DONATED: 1}
+
+
+def action_points(kind: str, data: dict | None) -> int:
+    if kind in ACTION_POINTS:
+        return ACTION_POINTS[kind]
+    if kind == Activity.Kind.OTHER and str((data or {}).get("source", "")).startswith("page:"):
+        return 1
+    return 0
+
+
 def activity_record(
     *,
     person: Person,
@@ -90,8 +105,12 @@ def activity_record(
     actor: Actor = SYSTEM,
     at=None,
 ) -> Activity:
+    """One timeline line; sets the person's last activity, and adds the points the action
+    earns (action_points)."""
     at = at or timezone.now()
-    Person.objects.filter(pk=person.pk).update(last_activity_at=at)
+    points = action_points(kind, data)
+    extra = {"points": F("points") + points} if points else {}
+    Person.objects.filter(pk=person.pk).update(last_activity_at=at, **extra)
     return Activity.objects.create(
         person=person,
         kind=kind,
@@ -318,6 +337,7 @@ def _person_insert(
         phones=[number] if number else [],
     )
     timeline = [(activity_kind, (activity_summary or source)[:300], {"source": source})]
+    person.points = action_points(activity_kind, {"source": source})
     changes = []
     for channel, (status, wording) in consents.items():  # consent_set's rules, on a new person
         field = CONSENT_FIELD[Channel(channel)]
@@ -891,6 +911,21 @@ def person_merge(*, survivor: Person, other: Person, actor: Actor = SYSTEM) -> P
         actor=actor,
     )
     return survivor
+
+
+def duplicate_dismiss(*, person: Person, other: Person, actor: Actor = SYSTEM) -> bool:
+    """Remember that `person` and `other` are not the same person, so the duplicates finder no
+    longer proposes the pair. Idempotent: returns False when the pair was already dismissed.
+    Raises ValueError for a person paired with themself."""
+    if person.pk == other.pk:
+        raise ValueError("a person cannot be their own duplicate")
+    low, high = sorted((person.pk, other.pk))
+    _row, created = DuplicateDismissal.objects.get_or_create(
+        person_id=low,
+        other_id=high,
+        defaults={"actor_id": actor.user_id, "actor_name": actor.name[:200]},
+    )
+    return created
 
 
 def _person_name_fields(snapshot: dict) -> dict:

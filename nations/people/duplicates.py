@@ -3,7 +3,8 @@ same postal code.
 
 The search walks people from the newest down, a batch at a time, and looks for each one's
 older twin through indexes (email, phone, postal code); names are compared with pg_trgm's
-similarity on the unaccented, lowercased names. One batch is one SQL statement, so a page of
+similarity on the unaccented, lowercased names. A pair staff marked "not a duplicate"
+(DuplicateDismissal) is never proposed again. One batch is one SQL statement, so a page of
 pairs costs a few batches whatever the size of the nation, and the page says where to go on."""
 
 from __future__ import annotations
@@ -45,6 +46,11 @@ WITH batch AS (
 SELECT older, newer, array_agg(DISTINCT reason ORDER BY reason),
        (SELECT min(id) FROM batch), (SELECT count(*) FROM batch)
 FROM pairs
+WHERE NOT EXISTS (
+    SELECT 1 FROM people_duplicatedismissal d
+    WHERE (d.person_id = pairs.older AND d.other_id = pairs.newer)
+       OR (d.person_id = pairs.newer AND d.other_id = pairs.older)
+)
 GROUP BY older, newer
 ORDER BY newer DESC, older DESC
 """

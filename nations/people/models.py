@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -55,8 +55,9 @@ class Person(models.Model):
         on_delete=models.SET_NULL,
         related_name="recruits",
         verbose_name=_("recruited by"),
+        db_index=False,  # person_recruiter: partial, most people have no recruiter
     )
-    recruiter_code = models.CharField(max_length=16, null=True, blank=True, unique=True)
+    recruiter_code = models.CharField(max_length=16, null=True, blank=True)
     points = models.IntegerField(_("points"), default=0)
 
     email_consent = models.CharField(
@@ -108,7 +109,18 @@ class Person(models.Model):
             models.Index(
                 F("support_level").desc(nulls_last=True), F("id").desc(), name="person_support_id"
             ),
-            models.Index(fields=["language"], name="person_language"),
+            # Partial indexes on columns that are empty for most people (and for every row of
+            # a typical import): an empty value costs no index write. Each filter that uses one
+            # implies its condition (language = 'fr' implies language <> '', a date range
+            # implies NOT NULL), so the planner still picks it; "is empty" reads the table.
+            models.Index(
+                fields=["language"], condition=~Q(language=""), name="person_language_set"
+            ),
+            models.Index(
+                fields=["recruiter"],
+                condition=Q(recruiter__isnull=False),
+                name="person_recruiter",
+            ),
             # Email consent is in nearly every audience (blasts), mostly beside a postal-code
             # prefix: this index answers both (and email consent alone) without reading the
             # table — an index-only scan that also yields the ids to join with taggings.
@@ -118,13 +130,34 @@ class Person(models.Model):
                 include=["id", "is_erased"],
                 name="person_consent_postcode",
             ),
-            models.Index(fields=["sms_consent"], name="person_sms_consent"),
-            models.Index(fields=["donations_total"], name="person_donations_total"),
-            models.Index(fields=["last_donation_at"], name="person_last_donation"),
+            models.Index(
+                fields=["sms_consent"],
+                condition=~Q(sms_consent="unknown"),
+                name="person_sms_consent_set",
+            ),
+            models.Index(
+                fields=["donations_total"],
+                condition=Q(donations_total__gt=0),
+                name="person_donations_total_set",
+            ),
+            models.Index(
+                fields=["last_donation_at"],
+                condition=Q(last_donation_at__isnull=False),
+                name="person_last_donation_set",
+            ),
             GinIndex(fields=["custom"], name="person_custom", opclasses=["jsonb_path_ops"]),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["external_id"], name="person_external_id_unique"),
+            models.UniqueConstraint(
+                fields=["external_id"],
+                condition=Q(external_id__isnull=False),
+                name="person_external_id_set_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["recruiter_code"],
+                condition=Q(recruiter_code__isnull=False),
+                name="person_recruiter_code_unique",
+            ),
             models.CheckConstraint(
                 condition=models.Q(support_level__gte=1, support_level__lte=5)
                 | models.Q(support_level__isnull=True),
@@ -367,7 +400,6 @@ class Activity(models.Model):
         ordering = ["-at", "-id"]
         indexes = [
             models.Index(fields=["person", "-at", "-id"], name="activity_person_at"),
-            models.Index(fields=["kind", "-at"], name="activity_kind_at"),
         ]
 
     def __str__(self) -> str:
@@ -409,3 +441,23 @@ class Merge(models.Model):
     merged_snapshot = models.JSONField(default=dict)
     actor_id = models.BigIntegerField(null=True, blank=True)
     at = models.DateTimeField(default=timezone.now)
+
+
+class DuplicateDismissal(models.Model):
+    """Staff said these two are different people: the duplicates finder stops proposing them.
+
+    Stored with the lower id first; a merge moves the row like any other (a pair left pointing
+    at one person twice is never proposed anyway)."""
+
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="dismissals", db_index=False
+    )
+    other = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="dismissed_by")
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_name = models.CharField(max_length=200, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["person", "other"], name="duplicatedismissal_unique")
+        ]

@@ -7,6 +7,11 @@ from .views import custom_fields, merge, privacy, profile
 urlpatterns = [
     path("new/", profile.person_new, name="new"),
     path("duplicates/", merge.duplicates, name="duplicates"),
+    path(
+        "duplicates/<int:person_id>/<int:other_id>/dismiss/",
+        merge.duplicate_dismiss,
+        name="duplicate_dismiss",
+    ),
     path("custom-fields/", custom_fields.custom_fields, name="custom_fields"),
     path(
         "custom-fields/<int:field_id>/", custom_fields.custom_field_edit, name="custom_field_edit"

@@ -140,3 +140,40 @@ def test_build_a_segment_and_save_it(browser_page):
         committed(saved)
     finally:
         committed(drop_nation, SLUG)
+
+
+def test_quick_changes_are_not_lost(browser_page):
+    """Clicks and typing made while the builder is still answering the previous change all
+    end up in the builder (structural actions are synchronised; the builder is locked meanwhile)."""
+    page, port = browser_page
+    committed(_seed)
+    try:
+        base = f"http://{SLUG}.localhost:{port}"
+        page.goto(f"{base}/panel/login/")
+        page.get_by_label("Email").fill("builder.owner@example.org")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url(re.compile(r".*/panel/$"))
+        page.goto(f"{base}/panel/people/segments/new/")
+        page.locator(".seg-condition").first.get_by_label("volunteer").check()
+        # Two "+ Condition" in a row, without waiting for the first answer: three conditions.
+        page.get_by_role("button", name="+ Condition").first.click()
+        page.get_by_role("button", name="+ Condition").first.click()
+        settle(page)
+        assert page.locator(".seg-condition").count() == 3
+        # The first condition's tag, checked before both, survived both re-renders.
+        assert page.locator(".seg-condition").first.get_by_label("volunteer").is_checked()
+        page.locator(".seg-condition").nth(1).get_by_label("Field").select_option("postal_code")
+        page.locator(".seg-condition").nth(1).get_by_label("Value").fill("75")
+        # Remove the third condition at once: the typed prefix must survive the re-render.
+        page.locator(".seg-condition").nth(2).get_by_role(
+            "button", name="Remove this condition"
+        ).click()
+        settle(page)
+        assert page.locator(".seg-condition").count() == 2
+        assert page.locator(".seg-condition").nth(1).get_by_label("Value").input_value() == "75"
+        page.wait_for_function(
+            "document.querySelector('#segment-results [data-count]')?.dataset.count === '2'"
+        )
+    finally:
+        committed(drop_nation, SLUG)

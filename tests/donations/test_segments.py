@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 def _gift(person, when, **extra):
     return Donation.objects.create(
         person=person,
-        amount=1000,
+        amount=extra.pop("amount", 1000),
         currency="EUR",
         status=extra.pop("status", "paid"),
         email=person.email,
@@ -60,4 +60,35 @@ def test_donated_between_and_gift_at(alpha):
                         {"field": "donated_between", "op": "between", "value": ["2025-03-01"]}
                     ]
                 }
+            ).count()
+
+
+def test_total_given_in_a_period(alpha):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    with in_schema(alpha.nation):
+        regular = Person.objects.create(email="regular@example.org")
+        lapsed = Person.objects.create(email="lapsed@example.org")
+        never = Person.objects.create(email="never@example.org")
+        _gift(regular, now, amount=3000)
+        _gift(regular, now, amount=2500, status="refunded", refunded_amount=1000)  # 15 kept
+        _gift(regular, now, amount=9900, dispute="lost")  # not counted
+        _gift(lapsed, now - timedelta(days=800), amount=50000)
+
+        def emails(field, op, value):
+            definition = {"conditions": [{"field": field, "op": op, "value": value}]}
+            people = segment_people(definition).filter(email__endswith="@example.org")
+            return set(people.values_list("email", flat=True))
+
+        assert emails("given_12_months", "gte", "45") == {"regular@example.org"}
+        assert emails("given_12_months", "gte", "45.01") == set()
+        assert emails("given_12_months", "eq", "45") == {"regular@example.org"}
+        assert emails("given_12_months", "lte", "0") == {lapsed.email, never.email}
+        assert emails("given_this_year", "neq", "0") == {"regular@example.org"}
+        with pytest.raises(FilterError):
+            segment_people(
+                {"conditions": [{"field": "given_12_months", "op": "gte", "value": "lots"}]}
             ).count()

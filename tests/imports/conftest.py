@@ -5,7 +5,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django_tenants.utils import schema_context
 
 from nations.imports.actions import import_configure, import_create, import_run
-from nations.imports.columns import suggest_mapping
 from nations.people.actions import Actor
 from tests.conftest import client_for
 
@@ -36,7 +35,7 @@ def run_file(
         people_import = import_create(upload=upload_file(name, content), actor=Actor(None, "test"))
         import_configure(
             people_import=people_import,
-            mapping=mapping or suggest_mapping(people_import.headers),
+            mapping=mapping or people_import.mapping,
             match_rule=match_rule,
             on_match=on_match,
             date_order=date_order,

@@ -268,3 +268,66 @@ def test_primary_email_moves_when_survivor_has_none(in_alpha):
     assert merged.email == "has@example.org" and merged.phone == "+33611111111"
     assert PersonEmail.objects.get(person=merged).is_primary
     assert PersonPhone.objects.get(person=merged).is_primary
+
+
+def _two_sharing_an_email():
+    Person.objects.all().delete()
+    a = actions.person_create(first_name="Jean", last_name="Martin", email="jean@example.org")
+    b = actions.person_create(first_name="Jeanne", last_name="Martin", email="jm@example.org")
+    actions.person_email_add(person=b, address="jean@example.org")
+    return a, b
+
+
+def test_not_a_duplicate_is_remembered(in_alpha, owner):
+    a, b = _two_sharing_an_email()
+    c = actions.person_create(first_name="Paul", last_name="Roux", phone="0611223344")
+    d = actions.person_create(first_name="Paula", last_name="Roux")
+    PersonPhone.objects.create(person=d, number="+33611223344")
+    page = owner.get("/panel/people/duplicates/").content.decode()
+    dismiss = f"/panel/people/duplicates/{a.pk}/{b.pk}/dismiss/"
+    assert dismiss in page and "Not a duplicate" in page
+
+    response = owner.post(dismiss, follow=True)
+    body = response.content.decode()
+    assert "will no longer be proposed as duplicates" in body
+    assert dismiss not in body
+    assert f"/panel/people/{c.pk}/merge/{d.pk}/" in body  # the other pair is still proposed
+    assert [(p.older.pk, p.newer.pk) for p in duplicate_pairs().pairs] == [(c.pk, d.pk)]
+    # Dismissing again, or in the other order, changes nothing.
+    assert actions.duplicate_dismiss(person=b, other=a) is False
+    # Both people are still there, untouched.
+    assert Person.objects.filter(pk__in=[a.pk, b.pk]).count() == 2
+
+
+def test_a_merge_keeps_the_dismissals_of_the_merged_person(in_alpha):
+    a, b = _two_sharing_an_email()
+    c = actions.person_create(first_name="Jean", last_name="Martin", email="c@example.org")
+    actions.person_email_add(person=c, address="jean@example.org")
+    actions.duplicate_dismiss(person=a, other=c)
+    # b and c are the same person; merging c into b: a and b were never dismissed, a and c were.
+    actions.person_merge(survivor=b, other=c)
+    assert [(p.older.pk, p.newer.pk) for p in duplicate_pairs().pairs] == []
+
+
+def test_dismissing_needs_edit_permission(in_alpha, viewer):
+    a, b = _two_sharing_an_email()
+    response = viewer.post(f"/panel/people/duplicates/{a.pk}/{b.pk}/dismiss/")
+    assert response.status_code == 403
+    assert [(p.older.pk, p.newer.pk) for p in duplicate_pairs().pairs] == [(a.pk, b.pk)]
+
+
+def test_another_nation_cannot_dismiss_a_pair(alpha, bravo):
+    from django_tenants.utils import schema_context
+
+    from nations.people.models import DuplicateDismissal
+    from tests.conftest import client_for
+
+    with schema_context(bravo.nation.schema_name):
+        a, b = _two_sharing_an_email()
+    with schema_context(alpha.nation.schema_name):
+        Person.objects.filter(pk__in=[a.pk, b.pk]).delete()
+    attacker = client_for(alpha.host, alpha.owner, alpha.nation)
+    assert attacker.post(f"/panel/people/duplicates/{a.pk}/{b.pk}/dismiss/").status_code == 404
+    with schema_context(bravo.nation.schema_name):
+        assert not DuplicateDismissal.objects.exists()
+        assert [(p.older.pk, p.newer.pk) for p in duplicate_pairs().pairs] == [(a.pk, b.pk)]

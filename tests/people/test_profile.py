@@ -293,3 +293,31 @@ def test_view_only_staff_cannot_change_anything(helene, viewer):
     assert helene.first_name == "Hélène" and helene.emails.count() == 1
     body = viewer.get(f"/panel/people/{helene.pk}/").content.decode()
     assert f"/panel/people/{helene.pk}/edit/" not in body
+
+
+def test_points_for_actions_taken(in_alpha, owner):
+    from nations.people.actions import activity_record, person_upsert
+    from nations.people.models import Activity
+
+    person, _ = person_upsert(data={"first_name": "Pia"}, email="pia@example.org", source="t")
+    assert person.points == 0  # added by staff or an import: nothing earned
+    for kind, data in (
+        (Activity.Kind.SIGNED, {"source": "page:river"}),
+        (Activity.Kind.RSVP, {"source": "page:meetup"}),
+        (Activity.Kind.DONATED, {"donation": 1}),
+        (Activity.Kind.OTHER, {"source": "page:volunteer"}),  # volunteered on a page
+        (Activity.Kind.NOTE, {"note": 1}),  # staff wrote a note: no point
+        (Activity.Kind.TAGGED, {}),
+    ):
+        activity_record(person=person, kind=kind, data=data)
+    person.refresh_from_db()
+    assert person.points == 4
+    # A new person whose first action is a signature starts with its point.
+    signer, _ = person_upsert(
+        data={"first_name": "Sam"},
+        email="sam@example.org",
+        source="page:river",
+        activity_kind=Activity.Kind.SIGNED,
+    )
+    signer.refresh_from_db()
+    assert signer.points == 1

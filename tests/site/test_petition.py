@@ -137,6 +137,7 @@ def test_the_recruiter_is_credited(alpha, petition, sent, submit):
         assert signer.recruiter_id == recruiter.pk
         recruiter.refresh_from_db()
         assert recruiter.points == 1
+        assert signer.points == 1  # signing is an action taken: one point
 
 
 def test_signing_twice_is_one_signature_and_one_email(alpha, petition, sent, submit):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -49,6 +50,28 @@ def duplicates(request: HttpRequest) -> HttpResponse:
         "people/person_duplicates.html",
         {"page": page, "before": before, "section": "people"},
     )
+
+
+@require_http_methods(["POST"])
+@staff_required("people.edit")
+def duplicate_dismiss(request: HttpRequest, person_id: int, other_id: int) -> HttpResponse:
+    """ "Not a duplicate": the pair leaves the duplicates list for good."""
+    person = get_object_or_404(Person, pk=person_id)
+    other = get_object_or_404(Person, pk=other_id)
+    if person.pk == other.pk:
+        messages.error(request, _("Pick two different people."))
+    else:
+        actions.duplicate_dismiss(person=person, other=other, actor=actor_for(request))
+        messages.success(
+            request,
+            _("%(person)s and %(other)s will no longer be proposed as duplicates.")
+            % {"person": person, "other": other},
+        )
+    target = reverse("panel:people:duplicates")
+    before = request.POST.get("before", "")
+    if before.isdigit():
+        target += f"?before={before}"
+    return redirect(target)
 
 
 def _related_label(model) -> str:
