@@ -11,6 +11,12 @@ urlpatterns = [
     path("pages/<int:page_id>/", views.page_edit, name="edit"),
     path("pages/<int:page_id>/preview/", views.page_preview, name="preview"),
     path("pages/<int:page_id>/responses/", views.page_submissions, name="submissions"),
+    path("pages/<int:page_id>/questions/", views.survey_question_add, name="question_add"),
+    path(
+        "pages/<int:page_id>/questions/<int:question_id>/",
+        views.survey_question,
+        name="question",
+    ),
     path("pages/<int:page_id>/<slug:action>/", views.page_action, name="action"),
     path("media/", views.media, name="media"),
     path("menu/", views.menu, name="menu"),

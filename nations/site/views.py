@@ -19,6 +19,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import connection
+from django.db.models import prefetch_related_objects
 from django.http import (
     FileResponse,
     Http404,
@@ -113,6 +114,8 @@ def _live_page(slug: str) -> Page | None:
         return copy.copy(entry[1])
     found = live_pages(now).select_related("social_image", "blog").filter(slug=slug).first()
     if found is not None:
+        if found.kind == Page.Kind.SURVEY:  # its form needs them; remembered with the page
+            prefetch_related_objects([found], "survey_questions")
         if len(_pages) >= MAX_PAGES:
             _pages.clear()
         _pages[key] = (version, copy.copy(found))
