@@ -6,6 +6,7 @@ import zoneinfo
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -119,6 +120,8 @@ class PageForm(forms.ModelForm):
             )
         self.fields["slug"].help_text = _("The page's address: /address/")
         self.fields["body"].help_text = ""
+        # The editor's image dialog lists and uploads images there (views_panel.media_editor).
+        self.fields["body"].widget.attrs["data-media"] = reverse("panel:website:media_editor")
         order = [
             *COMMON[:4],
             *BY_KIND.get(kind, []),

@@ -19,6 +19,7 @@ urlpatterns = [
     ),
     path("pages/<int:page_id>/<slug:action>/", views.page_action, name="action"),
     path("media/", views.media, name="media"),
+    path("media/editor/", views.media_editor, name="media_editor"),
     path("menu/", views.menu, name="menu"),
     path("theme/", views.theme, name="theme"),
     path("theme/files/<str:name>/", views.theme_file, name="theme_file"),

@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import connection, transaction
 from django.db.models import Count
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404, HttpResponseNotAllowed, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -330,6 +330,40 @@ def media(request):
                 return redirect("panel:website:media")
     items = Paginator(Media.objects.all(), 48).get_page(request.GET.get("page"))
     return render(request, "site/panel/media.html", _ctx("media", form=form, items=items))
+
+
+@staff_required("site.edit")
+def media_editor(request):
+    """The rich-text editor's image dialog: GET lists the latest images to pick from; POST
+    uploads one (same checks as the Images tab: re-encoded, resized, alt text required) and
+    answers its address. JSON both ways; errors carry a message for the staff member."""
+    if request.method == "POST":
+        if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_UPLOAD_BYTES + 64 * 1024:
+            return JsonResponse(
+                {"error": _("This file is too large. The limit is 10 MB.")}, status=400
+            )
+        form = MediaForm(request.POST, request.FILES)
+        if not form.is_valid():
+            errors = [e for field in ("file", "alt") for e in form.errors.get(field, [])]
+            return JsonResponse({"error": " ".join(errors), "fields": form.errors}, status=400)
+        try:
+            item = actions.media_add(upload=form.cleaned_data["file"], alt=form.cleaned_data["alt"])
+        except ImageRejected as exc:
+            return JsonResponse({"error": str(exc)}, status=400)
+        return JsonResponse(_media_json(item), status=201)
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET", "POST"])
+    return JsonResponse({"images": [_media_json(m) for m in Media.objects.all()[:24]]})
+
+
+def _media_json(item: Media) -> dict:
+    return {
+        "id": item.pk,
+        "url": item.file.url,
+        "alt": item.alt,
+        "width": item.width,
+        "height": item.height,
+    }
 
 
 @staff_required("site.edit")
