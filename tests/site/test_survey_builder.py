@@ -208,3 +208,18 @@ def test_surveys_made_before_the_builder_keep_their_questions(alpha):
         ("Why?", "long", [], False),
         ("Street", "short", [], False),
     ]
+
+
+def test_the_builder_speaks_french(alpha, settings):
+    page = make_page(alpha.nation, kind="survey", title="Sondage", publish=False)
+    panel = owner(alpha)
+    panel.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    body = panel.get(f"/panel/website/pages/{page.pk}/").content.decode()
+    assert "Aucune question pour l’instant" in body or "Aucune question pour l'instant" in body
+    assert "Ajouter la question" in body and "Choix multiple" in body
+    response = panel.post(
+        f"/panel/website/pages/{page.pk}/questions/",
+        {"new-label": "Transport", "new-kind": "single", "new-choices": "Vélo"},
+        **HTMX,
+    )
+    assert "Une question à choix demande au moins deux options." in response.content.decode()
