@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
+from django.utils import translation
 from django.db.migrations.executor import MigrationExecutor
 from django_tenants.utils import schema_context
 
@@ -223,3 +224,4 @@ def test_the_builder_speaks_french(alpha, settings):
         **HTMX,
     )
     assert "Une question à choix demande au moins deux options." in response.content.decode()
+    translation.deactivate()  # the request left French active in this thread
