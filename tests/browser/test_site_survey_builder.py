@@ -127,5 +127,15 @@ def test_build_a_survey_with_an_editor_image_and_answer_it_on_a_phone(
         assert page.get_by_text("Benches in the shade").is_visible()
         assert page.get_by_text("Every week").is_visible()
         page.screenshot(path=str(SHOTS / "site-survey-responses.png"), full_page=True)
+        # On a phone the table stacks, each row a card: nothing to scroll sideways.
+        page.set_viewport_size({"width": 390, "height": 844})
+        assert page.locator("table thead").is_hidden()
+        assert page.get_by_text("Benches in the shade").is_visible()
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"the page scrolls sideways ({width}px)"
+        page.screenshot(path=str(SHOTS / "site-survey-responses-phone.png"), full_page=True)
+        page.goto(f"{base}/panel/website/")
+        assert page.locator("table thead").is_hidden()
+        page.screenshot(path=str(SHOTS / "site-pages-phone.png"), full_page=True)
     finally:
         committed(drop_nation, "quartier-vert")

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
-from django.utils import translation
 from django.db.migrations.executor import MigrationExecutor
+from django.utils import translation
 from django_tenants.utils import schema_context
 
 from nations.site.models import Submission, SurveyQuestion
