@@ -262,6 +262,8 @@ class _Echo:
 
 
 def _submissions_csv(page: Page, rows):
+    from nations.people.exports import neutralise
+
     labels = list(page.survey_questions.values_list("label", flat=True))
     extra = sorted(
         {k for a in rows.values_list("answers", flat=True)[:1000] for k in a} - set(labels)
@@ -275,8 +277,8 @@ def _submissions_csv(page: Page, rows):
         "status",
         "guests",
         "at",
-        *labels,
-        *extra,
+        *map(neutralise, labels),
+        *map(neutralise, extra),
     ]
     writer = csv.writer(_Echo())
     schema = connection.schema_name
@@ -291,19 +293,20 @@ def _submissions_csv(page: Page, rows):
         for s in rows.iterator(chunk_size=1000):
             answers = s.answers or {}
             values = [answers.get(k, "") for k in labels + extra]
-            values = ["; ".join(v) if isinstance(v, list) else v for v in values]
+            values = ["; ".join(v) if isinstance(v, list) else str(v) for v in values]
             p = s.person
+            # Visitors typed these: a spreadsheet must show "=HYPERLINK(…)" as text.
             yield writer.writerow(
                 [
-                    p.first_name,
-                    p.last_name,
+                    neutralise(p.first_name),
+                    neutralise(p.last_name),
                     p.email,
                     p.phone,
-                    p.city,
+                    neutralise(p.city),
                     s.status,
                     s.guests,
                     s.created_at.isoformat(),
-                    *values,
+                    *map(neutralise, values),
                 ]
             )
 

@@ -225,3 +225,20 @@ def test_the_builder_speaks_french(alpha, settings):
     )
     assert "Une question à choix demande au moins deux options." in response.content.decode()
     translation.deactivate()  # the request left French active in this thread
+
+
+def test_the_export_shows_a_visitors_formula_as_text(alpha, submit):
+    page = make_page(
+        alpha.nation,
+        kind="survey",
+        title="Ideas",
+        questions=[{"kind": "short", "label": "Your idea"}],
+    )
+    idea = question_fields(alpha.nation, page)["Your idea"]
+    data = form_data(alpha.nation, page, first_name="=cmd", **{idea: '=HYPERLINK("x")'})
+    assert submit(client_for(alpha.host), "/ideas/", data).status_code == 303
+    csv = b"".join(
+        owner(alpha).get(f"/panel/website/pages/{page.pk}/responses/?format=csv").streaming_content
+    ).decode()
+    row = csv.splitlines()[1]
+    assert row.startswith("'=cmd,") and row.endswith('\'=HYPERLINK(""x"")"')
