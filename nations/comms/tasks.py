@@ -36,9 +36,40 @@ def send_on_commit(task, *args, priority: int = BLAST_PRIORITY, **kwargs) -> str
     return task_id
 
 
+# While a transactional pump is queued and not yet started, more autoresponses need no task of
+# their own: that pump claims every row committed before it starts. A petition shared widely
+# commits hundreds a second, and each Celery publish cost about as much CPU as the rest of the
+# signature's email. The mark expires, so a lost task costs at most this long (tick_nation
+# restarts pumps too).
+PENDING_SECONDS = 30
+
+
+def _pending_key(channel: str) -> str:
+    return f"comms:pump-pending:{channel}"  # the cache prefixes the nation's schema
+
+
 def start_pumps(channel: str, *, transactional: bool = False) -> None:
     if transactional:
-        send_on_commit(pump_deliveries, channel, priority=TRANSACTIONAL_PRIORITY)
+        schema = connection.schema_name
+
+        def send() -> None:
+            from django.core.cache import cache
+
+            try:
+                with schema_context(schema):  # the nation's mark (cache keys carry the schema)
+                    fresh = cache.add(_pending_key(channel), 1, PENDING_SECONDS)
+            except Exception:  # noqa: BLE001 - no mark, no saving: queue a pump as before
+                fresh = True
+            if not fresh:
+                return  # the queued pump will take this row
+            pump_deliveries.apply_async(
+                args=(channel,),
+                task_id=uuid.uuid4().hex,
+                priority=TRANSACTIONAL_PRIORITY,
+                headers={"_schema_name": schema},
+            )
+
+        transaction.on_commit(send)
         return
     for _ in range(settings.COMMS_PUMPS):
         send_on_commit(pump_deliveries, channel)
@@ -51,6 +82,10 @@ def snapshot_blast(blast_id: int) -> int:
 
 @nation_task(name="comms.pump", acks_late=True)
 def pump_deliveries(channel: str = "email") -> dict:
+    from django.core.cache import cache
+
+    # Before claiming: a row committed from now on queues its own pump (start_pumps).
+    cache.delete(_pending_key(channel))
     totals = pipeline.pump(channel)
     if totals.get("more"):
         send_on_commit(pump_deliveries, channel)  # autocommit: sent now

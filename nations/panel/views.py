@@ -6,6 +6,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
+from django.db import transaction
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -134,7 +135,13 @@ def settings_general(request):
     nation = request.tenant
     form = NationSettingsForm(request.POST or None, instance=nation)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        from nations.site.actions import site_changed
+
+        with transaction.atomic():
+            form.save()
+            # The public site shows the name and uses the language and time zone: every
+            # cached page is stale.
+            site_changed()
         messages.success(request, _("Settings saved."))
         return redirect("panel:settings")
     return render(

@@ -23,7 +23,16 @@ from django.utils.translation import gettext as _
 from nations.people.actions import activity_record, person_upsert
 from nations.people.models import Activity, Channel, Consent, Person
 
-from .models import Media, MenuItem, Page, Redirect, SiteSettings, Submission, SubmissionToken
+from .models import (
+    Media,
+    MenuItem,
+    Page,
+    Redirect,
+    SiteSettings,
+    Submission,
+    SubmissionToken,
+    SurveyQuestion,
+)
 from .sanitise import clean_html
 
 log = logging.getLogger(__name__)
@@ -160,6 +169,71 @@ def page_move(*, page: Page, direction: int) -> None:
     Page.objects.filter(pk=a.pk).update(position=b.position)
     Page.objects.filter(pk=b.pk).update(position=a.position)
     site_changed()
+
+
+# --- survey questions --------------------------------------------------------------------------
+
+
+def _survey_changed(page: Page) -> None:
+    page.updated_at = timezone.now()
+    Page.objects.filter(pk=page.pk).update(updated_at=page.updated_at)
+    if page.status == Page.Status.PUBLISHED:
+        site_changed()  # visitors see the new form at once (page cache and per-process pages)
+
+
+@transaction.atomic
+def survey_question_save(
+    *,
+    page: Page,
+    kind: str,
+    label: str,
+    choices: list[str] | None = None,
+    required: bool = False,
+    question: SurveyQuestion | None = None,
+) -> SurveyQuestion:
+    """Add a question at the end of a survey page (question=None) or change one of its
+    questions. Options are kept only for choice questions, stripped and without repeats; the
+    caller (the panel's QuestionForm) has refused empty wording and choice questions with fewer
+    than two options."""
+    if page.kind != Page.Kind.SURVEY:
+        raise ValueError("questions belong to survey pages")
+    if question is None:
+        last = page.survey_questions.order_by("-position").values_list("position", flat=True)
+        question = SurveyQuestion(page=page, position=(last.first() or 0) + 1)
+    elif question.page_id != page.pk:
+        raise ValueError("this question belongs to another page")
+    question.kind = kind
+    question.label = " ".join(label.split())[:300]
+    options = list(dict.fromkeys(_lines(choices or [])))
+    question.choices = options if kind in SurveyQuestion.CHOICE_KINDS else []
+    question.required = required
+    question.save()
+    _survey_changed(page)
+    return question
+
+
+@transaction.atomic
+def survey_question_move(*, question: SurveyQuestion, direction: int) -> None:
+    """Swap a question with its neighbour (direction -1 = up, +1 = down)."""
+    siblings = list(SurveyQuestion.objects.select_for_update().filter(page_id=question.page_id))
+    where = next((i for i, q in enumerate(siblings) if q.pk == question.pk), None)
+    other = None if where is None else where + direction
+    if other is None or not 0 <= other < len(siblings):
+        return
+    siblings[where], siblings[other] = siblings[other], siblings[where]
+    for position, item in enumerate(siblings, start=1):
+        if item.position != position:
+            SurveyQuestion.objects.filter(pk=item.pk).update(position=position)
+    _survey_changed(question.page)
+
+
+@transaction.atomic
+def survey_question_remove(*, question: SurveyQuestion) -> None:
+    """Remove a question from its survey. Answers already given stay on their submissions
+    (under the question's wording) and in the export."""
+    page = question.page
+    question.delete()
+    _survey_changed(page)
 
 
 def menu_replace(*, items: list[tuple[str, Page | None, str]]) -> None:

@@ -11,11 +11,9 @@ from __future__ import annotations
 import functools
 import logging
 
-from django.core.mail import EmailMessage
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
-from config.celery import app
 from tenants.hosts import nation_url
 from themes.engine import SandboxEnvironment, ThemeLoader
 
@@ -128,11 +126,3 @@ def autoresponse_send(*, page, person, result, base_url: str = "") -> None:
             )
 
     transaction.on_commit(queue)
-
-
-@app.task(
-    name="site.send_autoresponse", autoretry_for=(OSError,), retry_backoff=True, max_retries=5
-)
-def send_autoresponse(*, subject: str, body: str, from_email: str, to: list[str]) -> None:
-    """Send one prepared message. Takes no ids: nothing to load, so it runs anywhere."""
-    EmailMessage(subject=subject, body=body, from_email=from_email, to=to).send()

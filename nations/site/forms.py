@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from nations.people.normalise import clean_phone
 
-from .models import Page
+from .models import Page, SurveyQuestion
 
 TOKEN_SALT = "site.form"
 TOKEN_MAX_AGE = 7 * 24 * 3600  # a cached page's form stays valid for a week
@@ -100,8 +100,8 @@ class PublicForm(forms.Form):
                 required=False,
             )
         if kind == Page.Kind.SURVEY:
-            for question in page.questions:
-                self.fields[f"q_{question['id']}"] = question_field(question)
+            for question in page.survey_questions.all():
+                self.fields[f"q_{question.pk}"] = question_field(question)
         self.fields["consent"] = forms.BooleanField(label=wording, required=False)
         if kind == Page.Kind.PETITION and page.show_signers:
             self.fields["public"] = forms.BooleanField(
@@ -124,10 +124,11 @@ class PublicForm(forms.Form):
     def answers(self) -> dict:
         data = self.cleaned_data
         answers = {}
-        for question in self.page.questions:
-            value = data.get(f"q_{question['id']}")
-            if value not in (None, "", []):
-                answers[question["label"]] = value
+        if self.page.kind == Page.Kind.SURVEY:
+            for question in self.page.survey_questions.all():
+                value = data.get(f"q_{question.pk}")
+                if value not in (None, "", []):
+                    answers[question.label] = value
         for name in ("skills", "availability", "message"):
             if data.get(name):
                 answers[str(self.fields[name].label)] = data[name]
@@ -137,11 +138,11 @@ class PublicForm(forms.Form):
         return [f for f in super().visible_fields() if f.name != "website"]
 
 
-def question_field(question: dict) -> forms.Field:
-    label = question.get("label", "")[:300]
-    required = bool(question.get("required"))
-    choices = [(c, c) for c in question.get("choices", [])]
-    kind = question.get("kind", "short")
+def question_field(question: SurveyQuestion) -> forms.Field:
+    label = question.label[:300]
+    required = question.required
+    choices = [(c, c) for c in question.choices or []]
+    kind = question.kind
     if kind == "long":
         return forms.CharField(
             label=label,
@@ -158,54 +159,3 @@ def question_field(question: dict) -> forms.Field:
             label=label, required=required, choices=choices, widget=forms.CheckboxSelectMultiple
         )
     return forms.CharField(label=label, required=required, max_length=500)
-
-
-def parse_questions(text: str) -> list[dict]:
-    """Survey questions from the panel's one-per-line format:
-    `kind | label | choice; choice | required` (kind: short, long, single, multiple)."""
-    questions = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        parts = [p.strip() for p in line.split("|")]
-        kind = (
-            parts[0].lower() if parts[0].lower() in ("short", "long", "single", "multiple") else ""
-        )
-        if not kind or len(parts) < 2 or not parts[1]:
-            raise ValidationError(
-                _(
-                    "Line %(n)s: write “type | question | choices | required”, type being short, long, single or multiple."
-                )
-                % {"n": number}
-            )
-        choices = [c.strip() for c in parts[2].split(";") if c.strip()] if len(parts) > 2 else []
-        if kind in ("single", "multiple") and len(choices) < 2:
-            raise ValidationError(
-                _("Line %(n)s: a choice question needs at least two choices, separated by “;”.")
-                % {"n": number}
-            )
-        questions.append(
-            {
-                "id": len(questions) + 1,
-                "kind": kind,
-                "label": parts[1][:300],
-                "choices": choices,
-                "required": len(parts) > 3
-                and parts[3].lower() in ("required", "yes", "oui", "obligatoire", "1"),
-            }
-        )
-    return questions
-
-
-def questions_text(questions: list[dict]) -> str:
-    return "\n".join(
-        " | ".join(
-            [
-                q["kind"],
-                q["label"],
-                "; ".join(q.get("choices", [])),
-                "required" if q.get("required") else "",
-            ]
-        ).rstrip(" |")
-        for q in questions
-    )

@@ -74,10 +74,10 @@ class Page(models.Model):
     capacity = models.PositiveIntegerField(_("capacity"), null=True, blank=True)
     max_guests = models.PositiveSmallIntegerField(_("guests per RSVP"), default=4)
     cancelled = models.BooleanField(_("cancelled"), default=False)
-    # Volunteer, survey, donation: lists edited one item per line in the panel
+    # Volunteer, donation: lists edited one item per line in the panel (survey questions are
+    # rows of their own, SurveyQuestion, built question by question)
     skills = models.JSONField(_("skills"), default=list, blank=True)
     availability = models.JSONField(_("availability"), default=list, blank=True)
-    questions = models.JSONField(_("questions"), default=list, blank=True)
     amounts = models.JSONField(_("suggested amounts"), default=list, blank=True)
     show_in_menu = models.BooleanField(_("show in the menu"), default=False)
     created_at = models.DateTimeField(default=timezone.now)
@@ -114,6 +114,37 @@ def live_pages(now=None):
     return Page.objects.filter(status=Page.Status.PUBLISHED).filter(
         Q(publish_at__isnull=True) | Q(publish_at__lte=now)
     )
+
+
+class SurveyQuestion(models.Model):
+    """One question of a survey page. Answers are stored on the Submission under the question's
+    wording (as the visitor read it), so renaming or removing a question keeps what was
+    already answered, and the export still shows it."""
+
+    class Kind(models.TextChoices):
+        SHORT = "short", _("Short text")
+        LONG = "long", _("Long text")
+        SINGLE = "single", _("Single choice")
+        MULTIPLE = "multiple", _("Multiple choice")
+
+    CHOICE_KINDS = {"single", "multiple"}
+
+    page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="survey_questions")
+    position = models.PositiveIntegerField(default=0)
+    kind = models.CharField(_("type"), max_length=10, choices=Kind.choices, default=Kind.SHORT)
+    label = models.CharField(_("question"), max_length=300)
+    choices = models.JSONField(_("options"), default=list, blank=True)
+    required = models.BooleanField(_("required"), default=False)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def has_choices(self) -> bool:
+        return self.kind in self.CHOICE_KINDS
 
 
 class Submission(models.Model):

@@ -6,13 +6,13 @@ import zoneinfo
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from themes.engine import THEMES
 
-from .forms import parse_questions, questions_text
-from .models import Media, Page, SiteSettings
+from .models import Media, Page, SiteSettings, SurveyQuestion
 from .urls import RESERVED_SLUGS
 
 COMMON = [
@@ -53,23 +53,13 @@ BY_KIND = {
     ],
     "signup": FORM_FIELDS,
     "volunteer": ["skills", "availability", *FORM_FIELDS],
-    "survey": ["questions", *FORM_FIELDS],
+    "survey": FORM_FIELDS,  # questions: the question builder beside the form
     "donation": ["amounts", "goal"],
 }
 LIST_FIELDS = ("tags", "topics", "skills", "availability", "amounts")
 
 
 class PageForm(forms.ModelForm):
-    questions = forms.CharField(
-        label=gettext_lazy("Questions"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 6}),
-        help_text=gettext_lazy(
-            "One per line: type | question | choices separated by ; | required. Types: short, "
-            "long, single, multiple. Example: single | How do you travel? | Bike; Bus; Car | required"
-        ),
-    )
-
     class Meta:
         model = Page
         fields = sorted({f for fields in BY_KIND.values() for f in fields} | set(COMMON))
@@ -104,8 +94,6 @@ class PageForm(forms.ModelForm):
                 self.initial[name] = "\n".join(
                     str(v) for v in (self.instance and getattr(self.instance, name) or [])
                 )
-        if "questions" in self.fields:
-            self.initial["questions"] = questions_text(self.instance.questions or [])
         if "social_image" in self.fields:
             self.fields["social_image"].queryset = Media.objects.all()
             self.fields["social_image"].label = _("Image (page and social shares)")
@@ -132,6 +120,8 @@ class PageForm(forms.ModelForm):
             )
         self.fields["slug"].help_text = _("The page's address: /address/")
         self.fields["body"].help_text = ""
+        # The editor's image dialog lists and uploads images there (views_panel.media_editor).
+        self.fields["body"].widget.attrs["data-media"] = reverse("panel:website:media_editor")
         order = [
             *COMMON[:4],
             *BY_KIND.get(kind, []),
@@ -147,9 +137,6 @@ class PageForm(forms.ModelForm):
         if slug in RESERVED_SLUGS:
             raise ValidationError(_("This address is reserved. Choose another one."))
         return slug
-
-    def clean_questions(self):
-        return parse_questions(self.cleaned_data.get("questions", ""))
 
     def clean_event_timezone(self):
         value = self.cleaned_data.get("event_timezone", "").strip()
@@ -173,6 +160,54 @@ class PageForm(forms.ModelForm):
         data = super().clean()
         if data.get("starts_at") and data.get("ends_at") and data["ends_at"] < data["starts_at"]:
             self.add_error("ends_at", _("The end is before the start."))
+        return data
+
+
+class QuestionForm(forms.Form):
+    """One question of the survey builder. `prefix` keeps each question's fields apart on the
+    page (ids and labels stay unique)."""
+
+    label = forms.CharField(label=gettext_lazy("Question"), max_length=300)
+    kind = forms.ChoiceField(label=gettext_lazy("Type"), choices=SurveyQuestion.Kind.choices)
+    choices = forms.CharField(
+        label=gettext_lazy("Options"),
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=gettext_lazy("One option per line."),
+    )
+    required = forms.BooleanField(label=gettext_lazy("Required"), required=False)
+
+    def __init__(self, *args, page: Page, question: SurveyQuestion | None = None, **kwargs):
+        if question is not None and "initial" not in kwargs:
+            kwargs["initial"] = {
+                "label": question.label,
+                "kind": question.kind,
+                "choices": "\n".join(question.choices),
+                "required": question.required,
+            }
+        super().__init__(*args, **kwargs)
+        self.page = page
+        self.question = question
+
+    def clean_label(self):
+        label = " ".join(self.cleaned_data["label"].split())
+        others = self.page.survey_questions.all()
+        if self.question is not None:
+            others = others.exclude(pk=self.question.pk)
+        # Answers are stored under the wording: two questions alike would mix their answers.
+        if label and any(q.label.casefold() == label.casefold() for q in others):
+            raise ValidationError(_("Another question of this survey already says this."))
+        return label
+
+    def clean_choices(self):
+        lines = [" ".join(c.split())[:200] for c in self.cleaned_data["choices"].splitlines()]
+        return list(dict.fromkeys(c for c in lines if c))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind") in SurveyQuestion.CHOICE_KINDS and len(data.get("choices") or []) < 2:
+            self.add_error("choices", _("A choice question needs at least two options."))
         return data
 
 

@@ -19,6 +19,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import connection
+from django.db.models import prefetch_related_objects
 from django.http import (
     FileResponse,
     Http404,
@@ -39,7 +40,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 from django_ratelimit.core import _get_ip, _split_rate  # its IP masking and rate syntax
 
-from config.cache import incr_counters
+from config.cache import incr_counters_and_read
+from config.views import rate_limited
 from themes import engine
 
 from .actions import (
@@ -100,12 +102,15 @@ _pages: dict[tuple[str, str], tuple[int, Page]] = {}
 MAX_PAGES = 5000
 
 
-def _live_page(slug: str) -> Page | None:
+def _live_page(slug: str, version: int | None = None) -> Page | None:
     """The live page at /<slug>/. Remembered per process under the site's version, which every
     publish, edit, unpublish or delete moves (actions.site_changed) — the same rule as the page
     cache — and checked live again on each use. Saves the ORM query (with its two joins) that a
-    form POST and every uncached view paid first. Returns a copy the caller may change."""
-    version = site_version()
+    form POST and every uncached view paid first. Returns a copy the caller may change.
+    `version`: the site's version if the caller has just read it (a form POST reads it with its
+    rate limits)."""
+    if version is None:
+        version = site_version()
     key = (connection.schema_name, slug)
     now = timezone.now()
     entry = _pages.get(key)
@@ -113,6 +118,8 @@ def _live_page(slug: str) -> Page | None:
         return copy.copy(entry[1])
     found = live_pages(now).select_related("social_image", "blog").filter(slug=slug).first()
     if found is not None:
+        if found.kind == Page.Kind.SURVEY:  # its form needs them; remembered with the page
+            prefetch_related_objects([found], "survey_questions")
         if len(_pages) >= MAX_PAGES:
             _pages.clear()
         _pages[key] = (version, copy.copy(found))
@@ -174,7 +181,12 @@ def _render_page(request, page: Page, s, *, form=None, status=200, draft_theme=F
 @cached_page
 def page(request, slug: str):
     s = SimpleLazyObject(site_settings)  # a signature that succeeds never reads them
-    found = _live_page(slug)
+    version = None
+    if request.method == "POST":
+        limited, version = _rate_limited(request, slug)
+        if limited:
+            return rate_limited(request)
+    found = _live_page(slug, version)
     if found is None:
         moved = Redirect.objects.filter(old_path=request.path).first()
         if moved is not None:
@@ -188,7 +200,12 @@ def page(request, slug: str):
 @csrf_exempt
 @xframe_options_exempt
 def embed(request, slug: str):
-    found = _live_page(slug)
+    version = None
+    if request.method == "POST":
+        limited, version = _rate_limited(request, slug)
+        if limited:
+            return rate_limited(request)
+    found = _live_page(slug, version)
     if found is None or not found.has_form:
         raise Http404
     s = SimpleLazyObject(site_settings)
@@ -225,21 +242,28 @@ def _origin_ok(request) -> bool:
     return urlsplit(origin).netloc == request.get_host()
 
 
-def _rate_limited(request, page: Page) -> bool:
-    """Per visitor IP and per page, in fixed windows: both counters in one Redis round trip
-    (django-ratelimit's is_ratelimited took three per limit)."""
+def _rate_limited(request, slug: str) -> tuple[bool, int | None]:
+    """Per visitor IP and per page, in fixed windows; and the site's version, which the page
+    lookup needs next. One Redis round trip for all three (django-ratelimit took three per
+    limit, and the version one more)."""
     if not settings.RATELIMIT_ENABLE:
-        return False
+        return False, None
     now = int(time.time())
     limits = []
     for group, ident, rate in (
         ("ip", _get_ip(request), settings.SITE_FORM_IP_RATE),
-        ("page", str(page.pk), settings.SITE_FORM_PAGE_RATE),
+        ("page", slug, settings.SITE_FORM_PAGE_RATE),
     ):
         count, period = _split_rate(rate)
         limits.append((f"site:rl:{group}:{ident}:{period}:{now // period}", count, period))
-    counts = incr_counters(cache, [key for key, _, _ in limits], max(p for _, _, p in limits) + 1)
-    return any(used > limit for used, (_, limit, _) in zip(counts, limits, strict=True))
+    counts, (version,) = incr_counters_and_read(
+        cache,
+        [key for key, _, _ in limits],
+        max(p for _, _, p in limits) + 1,
+        read=[SITE_VERSION_KEY],
+    )
+    limited = any(used > limit for used, (_, limit, _) in zip(counts, limits, strict=True))
+    return limited, version
 
 
 def _submit(request, page: Page, s, *, embed: bool = False):
@@ -247,10 +271,6 @@ def _submit(request, page: Page, s, *, embed: bool = False):
         return HttpResponseForbidden(_("This form can only be sent from this site."))
     if not page.has_form:
         return HttpResponse(status=405)
-    if _rate_limited(request, page):
-        from config.views import rate_limited
-
-        return rate_limited(request)
     nation = request.tenant
     wording = read_token(request.POST.get("form_token", ""), page)
     form = PublicForm(

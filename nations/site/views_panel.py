@@ -12,8 +12,9 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import connection, transaction
 from django.db.models import Count
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404, HttpResponseNotAllowed, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -25,8 +26,15 @@ from themes import engine
 
 from . import actions
 from .media import MAX_UPLOAD_BYTES, ImageRejected
-from .models import Media, MenuItem, Page, Redirect, TemplateOverride
-from .panel_forms import MediaForm, NewPageForm, PageForm, SiteSettingsForm, ThemeForm
+from .models import Media, MenuItem, Page, Redirect, SurveyQuestion, TemplateOverride
+from .panel_forms import (
+    MediaForm,
+    NewPageForm,
+    PageForm,
+    QuestionForm,
+    SiteSettingsForm,
+    ThemeForm,
+)
 from .public import base_url, page_data, render_site
 
 
@@ -89,6 +97,10 @@ def page_edit(request, page_id: int):
             actions.page_publish(page=page)
             messages.success(request, _("Page published."))
         return redirect("panel:website:edit", page_id=page.pk)
+    return render(request, "site/panel/page_edit.html", _edit_context(request, page, form))
+
+
+def _edit_context(request, page: Page, form, **builder) -> dict:
     embed = {
         "iframe": f'<iframe src="{base_url(request)}/{page.slug}/embed/" title="{page.title}" '
         'style="width:100%;max-width:480px;border:0;min-height:560px" loading="lazy"></iframe>',
@@ -99,22 +111,86 @@ def page_edit(request, page_id: int):
         if page.kind == "blog"
         else None
     )
-    return render(
-        request,
-        "site/panel/page_edit.html",
-        _ctx(
-            "pages",
-            page=page,
-            form=form,
-            embed=embed if page.has_form else None,
-            live=page.is_live(),
-            submissions=page.submissions.count() if page.has_form else None,
-            posts=posts,
-            scheduled=page.status == "published"
-            and page.publish_at
-            and page.publish_at > timezone.now(),
-        ),
+    return _ctx(
+        "pages",
+        page=page,
+        form=form,
+        embed=embed if page.has_form else None,
+        live=page.is_live(),
+        submissions=page.submissions.count() if page.has_form else None,
+        posts=posts,
+        scheduled=page.status == "published"
+        and page.publish_at
+        and page.publish_at > timezone.now(),
+        **(_builder_context(page, **builder) if page.kind == Page.Kind.SURVEY else {}),
     )
+
+
+# --- survey question builder (htmx; each form also works as a plain POST) -------------------
+
+
+def _builder_context(page: Page, *, bound: QuestionForm | None = None, new=None, notice=""):
+    items = []
+    for question in page.survey_questions.all():
+        if bound is not None and bound.question is not None and bound.question.pk == question.pk:
+            items.append((question, bound))
+        else:
+            items.append(
+                (question, QuestionForm(page=page, question=question, prefix=f"q{question.pk}"))
+            )
+    return {
+        "question_items": items,
+        "new_question": new or QuestionForm(page=page, prefix="new", initial={"kind": "short"}),
+        "builder_notice": notice,
+    }
+
+
+def _builder_response(request, page: Page, *, notice: str = "", **builder):
+    failed = any(f is not None and f.errors for f in builder.values())
+    if request.htmx:
+        # 200 even with errors: htmx swaps only successful responses, and the errors are
+        # shown next to the fields.
+        context = {"page": page, **_builder_context(page, notice=notice, **builder)}
+        return render(request, "site/panel/_survey_builder.html", context)
+    if failed:
+        form = PageForm(instance=page, kind=page.kind)
+        context = _edit_context(request, page, form, **builder)
+        return render(request, "site/panel/page_edit.html", context, status=400)
+    if notice:
+        messages.success(request, notice)
+    return redirect(reverse("panel:website:edit", kwargs={"page_id": page.pk}) + "#questions")
+
+
+@staff_required("site.edit")
+@require_POST
+def survey_question_add(request, page_id: int):
+    page = get_object_or_404(Page, pk=page_id, kind=Page.Kind.SURVEY)
+    form = QuestionForm(request.POST, page=page, prefix="new")
+    if not form.is_valid():
+        return _builder_response(request, page, new=form)
+    actions.survey_question_save(page=page, **form.cleaned_data)
+    return _builder_response(request, page, notice=_("Question added."))
+
+
+@staff_required("site.edit")
+@require_POST
+def survey_question(request, page_id: int, question_id: int):
+    page = get_object_or_404(Page, pk=page_id, kind=Page.Kind.SURVEY)
+    question = get_object_or_404(SurveyQuestion, pk=question_id, page=page)
+    action = request.POST.get("action", "save")
+    if action in ("up", "down"):
+        actions.survey_question_move(question=question, direction=-1 if action == "up" else 1)
+        return _builder_response(request, page, notice=_("Question moved."))
+    if action == "remove":
+        actions.survey_question_remove(question=question)
+        return _builder_response(request, page, notice=_("Question removed."))
+    if action != "save":
+        raise Http404
+    form = QuestionForm(request.POST, page=page, question=question, prefix=f"q{question.pk}")
+    if not form.is_valid():
+        return _builder_response(request, page, bound=form)
+    actions.survey_question_save(page=page, question=question, **form.cleaned_data)
+    return _builder_response(request, page, notice=_("Question saved."))
 
 
 @staff_required("site.edit")
@@ -172,7 +248,7 @@ def page_submissions(request, page_id: int):
         return _submissions_csv(page, rows)
     paginator = Paginator(rows, 50)
     current = paginator.get_page(request.GET.get("page"))
-    questions = [q["label"] for q in page.questions] if page.kind == "survey" else []
+    questions = list(page.survey_questions.values_list("label", flat=True))
     return render(
         request,
         "site/panel/submissions.html",
@@ -186,7 +262,9 @@ class _Echo:
 
 
 def _submissions_csv(page: Page, rows):
-    labels = [q["label"] for q in page.questions]
+    from nations.people.exports import neutralise
+
+    labels = list(page.survey_questions.values_list("label", flat=True))
     extra = sorted(
         {k for a in rows.values_list("answers", flat=True)[:1000] for k in a} - set(labels)
     )
@@ -199,8 +277,8 @@ def _submissions_csv(page: Page, rows):
         "status",
         "guests",
         "at",
-        *labels,
-        *extra,
+        *map(neutralise, labels),
+        *map(neutralise, extra),
     ]
     writer = csv.writer(_Echo())
     schema = connection.schema_name
@@ -215,19 +293,20 @@ def _submissions_csv(page: Page, rows):
         for s in rows.iterator(chunk_size=1000):
             answers = s.answers or {}
             values = [answers.get(k, "") for k in labels + extra]
-            values = ["; ".join(v) if isinstance(v, list) else v for v in values]
+            values = ["; ".join(v) if isinstance(v, list) else str(v) for v in values]
             p = s.person
+            # Visitors typed these: a spreadsheet must show "=HYPERLINK(…)" as text.
             yield writer.writerow(
                 [
-                    p.first_name,
-                    p.last_name,
+                    neutralise(p.first_name),
+                    neutralise(p.last_name),
                     p.email,
                     p.phone,
-                    p.city,
+                    neutralise(p.city),
                     s.status,
                     s.guests,
                     s.created_at.isoformat(),
-                    *values,
+                    *map(neutralise, values),
                 ]
             )
 
@@ -254,6 +333,40 @@ def media(request):
                 return redirect("panel:website:media")
     items = Paginator(Media.objects.all(), 48).get_page(request.GET.get("page"))
     return render(request, "site/panel/media.html", _ctx("media", form=form, items=items))
+
+
+@staff_required("site.edit")
+def media_editor(request):
+    """The rich-text editor's image dialog: GET lists the latest images to pick from; POST
+    uploads one (same checks as the Images tab: re-encoded, resized, alt text required) and
+    answers its address. JSON both ways; errors carry a message for the staff member."""
+    if request.method == "POST":
+        if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_UPLOAD_BYTES + 64 * 1024:
+            return JsonResponse(
+                {"error": _("This file is too large. The limit is 10 MB.")}, status=400
+            )
+        form = MediaForm(request.POST, request.FILES)
+        if not form.is_valid():
+            errors = [e for field in ("file", "alt") for e in form.errors.get(field, [])]
+            return JsonResponse({"error": " ".join(errors), "fields": form.errors}, status=400)
+        try:
+            item = actions.media_add(upload=form.cleaned_data["file"], alt=form.cleaned_data["alt"])
+        except ImageRejected as exc:
+            return JsonResponse({"error": str(exc)}, status=400)
+        return JsonResponse(_media_json(item), status=201)
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET", "POST"])
+    return JsonResponse({"images": [_media_json(m) for m in Media.objects.all()[:24]]})
+
+
+def _media_json(item: Media) -> dict:
+    return {
+        "id": item.pk,
+        "url": item.file.url,
+        "alt": item.alt,
+        "width": item.width,
+        "height": item.height,
+    }
 
 
 @staff_required("site.edit")

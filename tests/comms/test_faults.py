@@ -214,3 +214,49 @@ def test_a_scheduled_blast_starts_when_its_time_comes(in_alpha):
     blast.refresh_from_db()
     assert blast.status == "preparing"
     assert blast.links == ["https://example.org/act"]
+
+
+def test_a_burst_of_autoresponses_queues_one_pump_that_sends_them_all(
+    in_alpha, sink, django_capture_on_commit_callbacks
+):
+    """A petition shared widely: each signature's autoresponse does not need a Celery task of
+    its own while one pump is queued and not yet started; that pump sends every one of them,
+    and once it has started, the next autoresponse queues a new pump."""
+    from celery.signals import before_task_publish
+
+    from nations.comms.tasks import pump_deliveries
+
+    published = []
+
+    def count(sender=None, **kwargs):
+        published.append(sender)
+
+    before_task_publish.connect(count)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            for n in range(3):
+                actions.transactional_send(
+                    to=f"signer{n}@example.org",
+                    subject="Thanks",
+                    text="Thank you",
+                    from_email="Team <team@alpha.example>",
+                    kind="autoresponse",
+                )
+        assert published == ["comms.pump"]
+        pump_deliveries("email")  # the queued pump, run here
+        assert sorted(str(m["To"]) for m in sink.messages) == [
+            "signer0@example.org",
+            "signer1@example.org",
+            "signer2@example.org",
+        ]
+        with django_capture_on_commit_callbacks(execute=True):
+            actions.transactional_send(
+                to="late@example.org",
+                subject="Thanks",
+                text="Thank you",
+                from_email="Team <team@alpha.example>",
+                kind="autoresponse",
+            )
+        assert published == ["comms.pump", "comms.pump"]
+    finally:
+        before_task_publish.disconnect(count)

@@ -129,7 +129,10 @@ def _page_ids(victim):
         slug="victim-live",
         defaults={"kind": "petition", "title": "Victim live", "status": "published"},
     )
-    return list(Page.objects.values_list("pk", flat=True)[:5])
+    Page.objects.get_or_create(
+        slug="victim-survey", defaults={"kind": "survey", "title": "Victim survey"}
+    )
+    return list(Page.objects.filter(slug__startswith="victim-").values_list("pk", flat=True))
 
 
 @register("name")
@@ -278,3 +281,16 @@ def _tokens_with_tracking(victim):
 
     delivery = _victim_delivery(victim)
     return [*_password_tokens(victim), make_token("n_attacker", delivery.pk)]
+
+
+@register("question_id")
+def _survey_question_ids(victim):
+    from nations.site.models import Page, SurveyQuestion
+
+    survey, _ = Page.objects.get_or_create(
+        slug="victim-survey", defaults={"kind": "survey", "title": "Victim survey"}
+    )
+    SurveyQuestion.objects.get_or_create(
+        page=survey, label=f"Victim question {victim.markers[0].email}", defaults={"position": 1}
+    )
+    return list(SurveyQuestion.objects.values_list("pk", flat=True)[:3])

@@ -6,7 +6,7 @@ import pytest
 from django_tenants.utils import schema_context
 
 from config.celery import app
-from nations.site.actions import page_publish, page_save
+from nations.site.actions import page_publish, page_save, survey_question_save
 from nations.site.forms import consent_wording, form_token
 from nations.site.models import Page
 
@@ -35,12 +35,16 @@ def submit(django_capture_on_commit_callbacks):
     return post
 
 
-def make_page(nation, *, publish=True, **fields) -> Page:
+def make_page(nation, *, publish=True, questions=(), **fields) -> Page:
+    """A page made through the actions; `questions` (survey): dicts of survey_question_save's
+    arguments (kind, label, choices, required), added in order."""
     fields.setdefault("title", "A page")
     fields.setdefault("slug", fields["title"].lower().replace(" ", "-"))
     fields.setdefault("kind", "basic")
     with schema_context(nation.schema_name):
         page = page_save(page=Page(), data=fields)
+        for question in questions:
+            survey_question_save(page=page, **question)
         if publish:
             page_publish(page=page)
         return page
@@ -69,3 +73,9 @@ def committed(django_capture_on_commit_callbacks):
             return func(*args, **kwargs)
 
     return run
+
+
+def question_fields(nation, page) -> dict[str, str]:
+    """The public form's field name of each of a survey's questions, by wording."""
+    with schema_context(nation.schema_name):
+        return {q.label: f"q_{q.pk}" for q in page.survey_questions.all()}

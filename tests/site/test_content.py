@@ -149,3 +149,26 @@ def test_the_demo_site_command(db, committed):
     assert "Signez la pétition" in client.get("/pistes-cyclables/").content.decode()  # in French
     with schema_context(nation.schema_name):
         assert Page.objects.count() == 4
+
+
+def test_renaming_the_nation_refreshes_its_cached_pages_at_once(alpha, committed):
+    make_page(alpha.nation, kind="basic", title="Welcome", body="<p>Hi</p>")
+    visitor = client_for(alpha.host)
+    assert visitor.get("/welcome/")["X-Cache"] == "miss"
+    assert visitor.get("/welcome/")["X-Cache"] == "hit"
+    panel = client_for(alpha.host, alpha.owner, alpha.nation)
+    n = alpha.nation
+    response = committed(
+        panel.post,
+        "/panel/settings/",
+        {
+            "name": "Renamed Collective",
+            "language": n.language,
+            "country": n.country,
+            "timezone": n.timezone,
+            "currency": n.currency,
+        },
+    )
+    assert response.status_code == 302
+    page = visitor.get("/welcome/")
+    assert page["X-Cache"] == "miss" and "Renamed Collective" in page.content.decode()

@@ -14,7 +14,7 @@ from nations.people.models import Activity, Person
 from nations.site.models import Page, Redirect, Submission
 from tests.conftest import client_for
 
-from .conftest import form_data, make_page
+from .conftest import form_data, make_page, question_fields
 
 pytestmark = pytest.mark.django_db
 
@@ -134,32 +134,22 @@ def test_survey_answers_are_stored_per_person_and_required_questions_enforced(al
         kind="survey",
         title="Priorities",
         questions=[
-            {"id": 1, "kind": "short", "label": "Your street", "choices": [], "required": False},
-            {"id": 2, "kind": "long", "label": "What matters?", "choices": [], "required": True},
-            {
-                "id": 3,
-                "kind": "single",
-                "label": "Transport",
-                "choices": ["Bike", "Bus"],
-                "required": True,
-            },
-            {
-                "id": 4,
-                "kind": "multiple",
-                "label": "Topics",
-                "choices": ["Parks", "Schools", "Housing"],
-                "required": False,
-            },
+            {"kind": "short", "label": "Your street"},
+            {"kind": "long", "label": "What matters?", "required": True},
+            {"kind": "single", "label": "Transport", "choices": ["Bike", "Bus"], "required": True},
+            {"kind": "multiple", "label": "Topics", "choices": ["Parks", "Schools", "Housing"]},
         ],
     )
+    q = question_fields(alpha.nation, page)
     client = client_for(alpha.host)
-    bad = client.post("/priorities/", form_data(alpha.nation, page, q_3="Plane"))
+    bad = client.post("/priorities/", form_data(alpha.nation, page, **{q["Transport"]: "Plane"}))
     assert bad.status_code == 400
-    response = submit(
-        client,
-        "/priorities/",
-        form_data(alpha.nation, page, q_2="Clean air", q_3="Bike", q_4=["Parks", "Housing"]),
-    )
+    answers = {
+        q["What matters?"]: "Clean air",
+        q["Transport"]: "Bike",
+        q["Topics"]: ["Parks", "Housing"],
+    }
+    response = submit(client, "/priorities/", form_data(alpha.nation, page, **answers))
     assert response.status_code == 303
     with schema_context(alpha.nation.schema_name):
         answers = Submission.objects.get(page=page).answers
