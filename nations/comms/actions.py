@@ -52,6 +52,8 @@ def blast_save(*, blast: Blast | None = None, actor: Actor = SYSTEM, **fields) -
     for name, value in fields.items():
         setattr(blast, name, value)
     blast.subject = one_line(blast.subject)
+    blast.subject_b = one_line(blast.subject_b)
+    blast.ab_percent = min(max(int(blast.ab_percent or 0), 0), 50)
     blast.preheader = one_line(blast.preheader)
     blast.body_html = clean_html(blast.body_html)
     blast.updated_at = timezone.now()
@@ -75,6 +77,8 @@ def blast_check(blast: Blast, nation) -> BlastTemplate:
         template = BlastTemplate(blast, nation, base_url="")
         sample = Person(first_name="Ada", last_name="Lovelace", email="ada@example.org")
         template.render(sample, delivery_id=None)
+        if blast.is_ab:
+            template.render(sample, delivery_id=None, variant="b")
     except MergeError as error:
         raise BlastError(str(error)) from error
     return template
@@ -161,9 +165,9 @@ def blast_cancel(*, blast: Blast) -> int:
         ).update(status=Blast.Status.CANCELLED, finished_at=timezone.now(), status_message="")
         if not changed:
             return 0
-        cancelled = Delivery.objects.filter(blast=blast, status=Delivery.Status.QUEUED).update(
-            status=Delivery.Status.CANCELLED
-        )
+        cancelled = Delivery.objects.filter(
+            blast=blast, status__in=(Delivery.Status.QUEUED, Delivery.Status.HELD)
+        ).update(status=Delivery.Status.CANCELLED)
         from django.db.models import F
 
         Blast.objects.filter(pk=blast.pk).update(skipped_count=F("skipped_count") + cancelled)

@@ -136,6 +136,10 @@ class EmailHandler:
                 )
                 continue
             template = self.template(row.blast_id)
+            if not row.variant and getattr(template, "is_ab", False) and not template.winner:
+                # The A/B winner was picked since this pump cached the blast: load it again.
+                self.templates.pop(row.blast_id)
+                template = self.template(row.blast_id)
             if isinstance(template, MergeError):
                 self._pause(row.blast_id, template)
                 result.released.append(row)
@@ -151,7 +155,7 @@ class EmailHandler:
                 result.skipped.append((row, "address bounced or complained"))
                 continue
             try:
-                rendered = template.render(person, delivery_id=row.id)
+                rendered = template.render(person, delivery_id=row.id, variant=row.variant)
             except MergeError as error:
                 result.failed.append((row, str(error)))
                 continue

@@ -74,19 +74,25 @@ def snapshot(blast_id: int) -> int:
     with connection.cursor() as cursor:
         cursor.execute("SELECT coalesce(min(id), 0), coalesce(max(id), -1) FROM people_person")
         low, high = cursor.fetchone()
+    # An A/B test's rows are all held; its two test groups are then released (abtest.split).
+    status = Delivery.Status.HELD if blast.is_ab else Delivery.Status.QUEUED
     insert = (
         "INSERT INTO comms_delivery (channel, blast_id, person_id, address, status, priority,"
-        " kind, message_id, claimed_by, attempts, error, created_at)"
-        f" SELECT %s, %s, a.id, a.email, 'queued', %s, 'blast', '', '', 0, '', now()"
+        " kind, variant, message_id, claimed_by, attempts, error, created_at)"
+        f" SELECT %s, %s, a.id, a.email, %s, %s, 'blast', '', '', '', 0, '', now()"
         f" FROM ({sql}) AS a WHERE a.id >= %s AND a.id < %s ON CONFLICT DO NOTHING"
     )
     for start in range(low, high + 1, step):
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
-                insert, [blast.channel, blast.pk, priority, *params, start, start + step]
+                insert, [blast.channel, blast.pk, status, priority, *params, start, start + step]
             )
             Blast.objects.filter(pk=blast.pk).update(total=F("total") + cursor.rowcount)
     total = Delivery.objects.filter(blast_id=blast.pk).count()
+    if blast.is_ab:
+        from .abtest import split
+
+        split(blast, total)
     started = Blast.objects.filter(pk=blast.pk, status=Blast.Status.PREPARING).update(
         status=Blast.Status.SENDING if total else Blast.Status.SENT,
         total=total,
@@ -110,6 +116,7 @@ class Claimed:
     kind: str
     payload: dict | None
     attempts: int
+    variant: str = ""
     message_id: str = ""
 
 
@@ -121,7 +128,7 @@ def claim(
     blasts in `sending` to the domain of their Message-IDs."""
     from .render import message_id_for
 
-    columns = "id, blast_id, person_id, address, kind, payload, attempts"
+    columns = "id, blast_id, person_id, address, kind, payload, attempts, variant"
     schema = connection.schema_name
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
@@ -274,7 +281,8 @@ def finish_blasts(blast_ids) -> None:
     """Blasts with nothing queued or being sent are done."""
     for blast_id in blast_ids:
         busy = Delivery.objects.filter(
-            blast_id=blast_id, status__in=(Delivery.Status.QUEUED, Delivery.Status.SENDING)
+            blast_id=blast_id,
+            status__in=(Delivery.Status.QUEUED, Delivery.Status.SENDING, Delivery.Status.HELD),
         ).exists()
         if not busy:
             Blast.objects.filter(pk=blast_id, status=Blast.Status.SENDING).update(

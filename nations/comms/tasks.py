@@ -62,11 +62,13 @@ def tick_nation(*, reap_after: float | None = None) -> dict:
     and no pump is running (after a crash, a billing pause that ended, a long queue)."""
     from billing.state import can_send
 
+    from .abtest import decide_due
     from .actions import blasts_launch_due
     from .journal import is_alive, same_host
     from .models import Blast, Delivery
 
     launched = blasts_launch_due()
+    decided = decide_due()
     reaped = pipeline.reap(older_than=reap_after)
     restarted = 0
     schema = connection.schema_name
@@ -82,7 +84,7 @@ def tick_nation(*, reap_after: float | None = None) -> dict:
         if waiting and not alive and can_send(connection.tenant):
             start_pumps(channel)
             restarted += 1
-    return {"launched": launched, "reaped": reaped, "pumps": restarted}
+    return {"launched": launched, "decided": decided, "reaped": reaped, "pumps": restarted}
 
 
 @app.task(name="comms.tick")
