@@ -139,6 +139,7 @@ CELERY_BEAT_SCHEDULE = {
     "purge-nations-due-for-deletion": {"task": "tenants.purge_due_nations", "schedule": 3600.0},
     "billing-state-transitions": {"task": "billing.tick", "schedule": 900.0},
     "comms-tick": {"task": "comms.tick", "schedule": 60.0},
+    "comms-bounce-mailbox": {"task": "comms.poll_bounces", "schedule": 60.0},
 }
 
 # --- Accounts and security -------------------------------------------------------------------
@@ -204,6 +205,12 @@ COMMS_SPF_INCLUDE = env("COMMS_SPF_INCLUDE", default=f"include:_spf.{PLATFORM_DO
 # Sign self-sent mail with each sender's DKIM key (needs dkimpy; RSA-2048 costs ~5-14 ms per
 # message in pure Python, so turn it on where no relay signs for you).
 COMMS_DKIM_SIGN = env.bool("COMMS_DKIM_SIGN", default=False)
+# A nation's own SMTP relay must resolve to a public address (no requests into our network).
+COMMS_NATION_RELAY_ALLOW_PRIVATE = env.bool("COMMS_NATION_RELAY_ALLOW_PRIVATE", default=False)
+# The inbound bounce mailbox, polled every minute: an IMAP URL
+# (imaps://user:password@host:993/INBOX) and/or a Maildir path for self-hosters. Empty: off.
+COMMS_BOUNCE_IMAP_URL = secret("COMMS_BOUNCE_IMAP_URL", "")
+COMMS_BOUNCE_MAILDIR = env("COMMS_BOUNCE_MAILDIR", default="")
 ANYMAIL = {"WEBHOOK_SECRET": secret("ANYMAIL_WEBHOOK_SECRET", "") or None}
 
 # --- Custom domains --------------------------------------------------------------------------

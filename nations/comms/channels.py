@@ -50,8 +50,8 @@ class Outgoing:
 class DjangoBackendSender:
     """Any Django email backend: django-anymail's ESPs (SES, Mailgun, Postmark, Brevo…)."""
 
-    def __init__(self, path: str) -> None:
-        self.connection = get_connection(path)
+    def __init__(self, path: str, **options) -> None:
+        self.connection = get_connection(path, **options)
         self.opened = False
 
     def send(self, out: Outgoing, before_commit) -> Outcome:
@@ -92,8 +92,9 @@ class EmailHandler:
         self.base_url = nation_url(nation).rstrip("/")
         self.templates: dict[int, BlastTemplate | MergeError] = {}
         self.subjects: dict[int, str] = {}
-        backend = settings.COMMS_EMAIL_BACKEND
-        self.backend = SmtpSender() if backend == "smtp" else DjangoBackendSender(backend)
+        from .backends import sender_for_nation
+
+        self.backend = sender_for_nation()  # the platform's, or the nation's own relay/ESP
 
     def template(self, blast_id: int) -> BlastTemplate | MergeError:
         if blast_id not in self.templates:

@@ -10,7 +10,7 @@ from django.utils.translation import ngettext
 
 from nations.people.models import PeopleList, Segment
 
-from .models import Blast, Broadcaster
+from .models import Blast, Broadcaster, SendingBackend
 
 
 class BroadcasterForm(forms.ModelForm):
@@ -138,3 +138,39 @@ class ScheduleForm(forms.Form):
         if value <= timezone.now():
             raise forms.ValidationError(_("Pick a time in the future."))
         return value
+
+
+class SendingBackendForm(forms.ModelForm):
+    """Secrets are never shown back: an empty field keeps the stored one."""
+
+    class Meta:
+        model = SendingBackend
+        fields = [
+            "kind",
+            "smtp_host",
+            "smtp_port",
+            "smtp_security",
+            "smtp_username",
+            "smtp_password",
+            "esp",
+            "esp_api_key",
+            "esp_sender_domain",
+        ]
+        widgets = {
+            "kind": forms.RadioSelect,
+            "smtp_password": forms.PasswordInput(render_value=False),
+            "esp_api_key": forms.PasswordInput(render_value=False),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("smtp_password", "esp_api_key", "smtp_port", "smtp_security"):
+            self.fields[name].required = False
+            if self.instance and getattr(self.instance, name):
+                self.fields[name].help_text = _("Stored (encrypted). Leave empty to keep it.")
+
+    def clean_smtp_port(self):
+        return self.cleaned_data.get("smtp_port") or 587
+
+    def clean_smtp_security(self):
+        return self.cleaned_data.get("smtp_security") or "starttls"
