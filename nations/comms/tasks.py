@@ -96,3 +96,14 @@ def tick() -> None:
         with schema_context(nation.schema_name):
             connection.set_tenant(nation)
             tick_nation()
+
+
+@app.task(name="comms.poll_bounces")
+def poll_bounces() -> dict:
+    """Beat, every minute, in public: read the bounce mailbox (IMAP and/or Maildir) if one is
+    configured; each report is applied in its nation's schema (dsn.bounce_process)."""
+    from .mailbox import poll
+
+    if not (settings.COMMS_BOUNCE_IMAP_URL or settings.COMMS_BOUNCE_MAILDIR):
+        return {}
+    return dict(poll())
