@@ -498,5 +498,29 @@ def delivery_delivered(*, delivery: Delivery, provider_event_id=None) -> bool:
     return _event(delivery, DeliveryEvent.Kind.DELIVERED, provider_event_id=provider_event_id)
 
 
+def deliveries_erase(*, person_id: int, addresses: set[str]) -> int:
+    """GDPR erasure of a person's messages (any channel): each delivery row keeps its outcome
+    for the reports (sent, opened, clicked, bounced) but loses the address, the rendered
+    content of transactional messages and the error text; its events lose their detail.
+    Called by people.actions.person_erase; idempotent. Returns the number of rows."""
+    from django.db.models import Q
+
+    rows = Delivery.objects.filter(
+        Q(person_id=person_id) | Q(address__in={a for a in addresses if a})
+    ).exclude(address__startswith="erased-")
+    ids = list(rows.values_list("pk", flat=True))
+    if not ids:
+        return 0
+    with connection.cursor() as cursor:
+        # A unique placeholder per row: one blast holds each address once.
+        cursor.execute(
+            "UPDATE comms_delivery SET address = 'erased-' || id || '.invalid', payload = NULL,"
+            " error = '' WHERE id = ANY(%s)",
+            [ids],
+        )
+    DeliveryEvent.objects.filter(delivery_id__in=ids).update(detail="")
+    return len(ids)
+
+
 def schema_of_current() -> str:
     return connection.schema_name
