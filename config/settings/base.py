@@ -199,6 +199,9 @@ COMMS_PUMPS = env.int("COMMS_PUMPS", default=2)  # concurrent senders per blast
 COMMS_PUMP_SECONDS = env.float("COMMS_PUMP_SECONDS", default=120.0)  # then the pump re-queues
 COMMS_SENDING_TIMEOUT = env.float("COMMS_SENDING_TIMEOUT", default=600.0)  # reaper's patience
 COMMS_SNAPSHOT_STEP = env.int("COMMS_SNAPSHOT_STEP", default=250_000)  # person ids per INSERT
+# The hand-over journal (nations/comms/journal.py): "file" (local disk: exactly-once per host) or
+# "redis" (shared: exactly-once across hosts, one Redis round trip per message).
+COMMS_JOURNAL = env("COMMS_JOURNAL", default="file")
 COMMS_JOURNAL_DIR = env.path("COMMS_JOURNAL_DIR", default=str(BASE_DIR / "var" / "comms-journal"))
 COMMS_BOUNCE_ADDRESS = env("COMMS_BOUNCE_ADDRESS", default="")  # envelope sender (Return-Path)
 COMMS_SPF_INCLUDE = env("COMMS_SPF_INCLUDE", default=f"include:_spf.{PLATFORM_DOMAIN}")

@@ -42,7 +42,7 @@ from nations.people.filters import FilterError
 
 from . import rate
 from .audience import audience_people, reachable
-from .journal import Journal, handed_over, is_alive, worker_name
+from .journal import handed_over, is_alive, open_journal, worker_name
 from .models import Blast, Delivery
 
 log = logging.getLogger(__name__)
@@ -311,7 +311,7 @@ def pump(channel: str = "email", *, seconds: float | None = None) -> dict[str, i
     nation = connection.tenant
     schema = connection.schema_name
     handler = handler_for(channel, nation)
-    journal = Journal()
+    journal = open_journal()
     worker = worker_name()
     redis = rate.client()
     totals = {"sent": 0, "failed": 0, "retry": 0, "skipped": 0, "more": 0}
