@@ -69,3 +69,31 @@ def test_a_dns_server_that_does_not_answer_is_said_so(in_alpha, settings):
     panel = NationClient(in_alpha, in_alpha.owner)
     html = panel.post(f"/panel/communication/senders/{sender.pk}/check/", follow=True)
     assert _status(html.content.decode(), "SPF") == "The DNS did not answer"
+
+
+def test_a_nation_cannot_check_or_see_another_nations_sender(in_alpha, bravo, dns):
+    from django.db import connection
+    from django_tenants.utils import schema_context
+
+    from nations.comms import actions
+    from tests.conftest import client_for
+
+    make_blast()
+    with schema_context(bravo.nation.schema_name):
+        connection.set_tenant(bravo.nation)
+        for i in range(3):  # ids that alpha does not have
+            theirs = actions.broadcaster_save(name=f"Bravo {i}", from_email=f"b{i}@bravo.example")
+    connection.set_tenant(in_alpha.nation)
+    assert not Broadcaster.objects.filter(pk=theirs.pk).exists()
+    panel = NationClient(in_alpha, in_alpha.owner)
+    assert panel.post(f"/panel/communication/senders/{theirs.pk}/check/").status_code == 404
+    assert panel.get(f"/panel/communication/senders/{theirs.pk}/").status_code == 404
+    # Alpha's session is worth nothing on bravo's host.
+    stranger = client_for(bravo.host)
+    stranger.cookies = panel.client.cookies
+    response = stranger.post(f"/panel/communication/senders/{theirs.pk}/check/")
+    assert response.status_code in (302, 403)
+    response = stranger.get("/panel/communication/sending/")
+    assert response.status_code in (302, 403)
+    with schema_context(bravo.nation.schema_name):
+        assert Broadcaster.objects.get(pk=theirs.pk).dns_status == {}
