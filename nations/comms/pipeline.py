@@ -16,7 +16,8 @@
 5. **Reap** (`reap`): rows left in `sending` by a dead worker go back to the queue, except those
    its journal shows were handed over: they are marked sent, so nobody gets a message twice.
 
-Billing: a nation that may not send (`billing.state.can_send`) keeps its rows queued; each batch
+Billing: a nation that may not send (`billing.state.can_send`) keeps its blast rows queued (its
+transactional messages still go); each batch
 of blast messages is counted with `meter_consume` before it is sent (over the plan's limit: the
 blast pauses with a message, its rows stay queued).
 """
@@ -305,7 +306,7 @@ def pump(channel: str = "email", *, seconds: float | None = None) -> dict[str, i
     """Send queued deliveries of the current nation until none is left (or `seconds` pass).
 
     Returns counts. Several pumps may run at once for a nation (on several workers): claims
-    never overlap. Returns early, leaving rows queued, when the nation may not send."""
+    never overlap. Leaves blast rows queued when the nation may not send."""
     from .channels import handler_for
 
     nation = connection.tenant
@@ -323,9 +324,9 @@ def pump(channel: str = "email", *, seconds: float | None = None) -> dict[str, i
             if time.monotonic() > deadline:
                 totals["more"] = 1
                 break
-            if not can_send(nation):
-                break
-            blasts = active_blasts(channel)
+            # A nation whose payments stopped sends no blasts; its transactional mail (receipts,
+            # autoresponses, tests) still goes: the plan limits broadcasts, not receipts.
+            blasts = active_blasts(channel) if can_send(nation) else {}
             seen |= set(blasts)
             granted = rate.reserve(schema, channel, settings.COMMS_BATCH)
             if not granted:

@@ -73,15 +73,15 @@ def tick_nation(*, reap_after: float | None = None) -> dict:
     restarted = 0
     schema = connection.schema_name
     for channel in ("email",):
-        waiting = (
-            Delivery.objects.filter(
-                status=Delivery.Status.QUEUED, channel=channel, blast__isnull=True
-            ).exists()
-            or Blast.objects.filter(channel=channel, status=Blast.Status.SENDING).exists()
+        waiting = Delivery.objects.filter(
+            status=Delivery.Status.QUEUED, channel=channel, blast__isnull=True
+        ).exists() or (
+            Blast.objects.filter(channel=channel, status=Blast.Status.SENDING).exists()
+            and can_send(connection.tenant)
         )
         beat = pipeline.rate.client().get(pipeline.heartbeat_key(schema, channel))
         alive = bool(beat) and (is_alive(beat.decode()) or not same_host(beat.decode()))
-        if waiting and not alive and can_send(connection.tenant):
+        if waiting and not alive:
             start_pumps(channel)
             restarted += 1
     return {"launched": launched, "decided": decided, "reaped": reaped, "pumps": restarted}
