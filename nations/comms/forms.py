@@ -164,7 +164,9 @@ class SendingBackendForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for name in ("smtp_password", "esp_api_key", "smtp_port", "smtp_security"):
+        self.fields["smtp_port"].required = False
+        self.fields["smtp_security"].required = False
+        for name in ("smtp_password", "esp_api_key"):
             self.fields[name].required = False
             if self.instance and getattr(self.instance, name):
                 self.fields[name].help_text = _("Stored (encrypted). Leave empty to keep it.")

@@ -108,3 +108,40 @@ def test_a_broken_subject_b_is_refused_before_sending(in_alpha, sink):
         assert "Subject B" in str(error)
     else:
         raise AssertionError("a broken subject B was accepted")
+
+
+def test_composing_an_ab_test_in_the_panel(in_alpha, sink):
+    from nations.comms.models import Broadcaster
+
+    make_people(5, prefix="panel")
+    make_blast()  # a sender and the Lyon segment
+    sender, segment = Broadcaster.objects.get(), Blast.objects.get().segment
+    panel = NationClient(in_alpha, in_alpha.owner)
+    response = panel.post(
+        "/panel/communication/new/",
+        {
+            "broadcaster": sender.pk,
+            "subject": "Plain\nBcc: evil@example.org",
+            "subject_b": "  Fancy   one ",
+            "ab_percent": "20",
+            "ab_wait_hours": "8",
+            "ab_metric": "clicks",
+            "body_html": "<p>Hi</p>",
+            "audience": "segment",
+            "segment": segment.pk,
+        },
+    )
+    assert response.status_code == 302
+    blast = Blast.objects.exclude(pk=Blast.objects.order_by("pk").first().pk).get()
+    assert (blast.subject_b, blast.ab_percent, blast.ab_wait_hours, blast.ab_metric) == (
+        "Fancy one",
+        20,
+        8,
+        "clicks",
+    )
+    assert "\n" not in blast.subject
+    html = panel.get(f"/panel/communication/{blast.pk}/edit/").content.decode()
+    assert "A/B test: 20 % get subject A and 20 % subject B" in html and "8 hours later" in html
+    panel.client.cookies["django_language"] = "fr"
+    html = panel.get(f"/panel/communication/{blast.pk}/edit/", HTTP_ACCEPT_LANGUAGE="fr").content
+    assert "Test A/B : 20 % reçoivent l’objet A" in html.decode()
