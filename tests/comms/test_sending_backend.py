@@ -114,3 +114,61 @@ def test_staff_without_settings_permission_cannot_see_the_sending_backend(alpha)
 
     client = client_for(alpha.host, alpha.staff, alpha.nation)
     assert client.get("/panel/communication/sending/").status_code == 403
+
+
+@pytest.fixture
+def postmark_api(settings):
+    """A local server speaking Postmark's /email API, recording what the official anymail
+    backend sends it over real HTTP."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    calls: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):  # noqa: N802
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            calls.append(
+                {"path": self.path, "token": self.headers.get("X-Postmark-Server-Token"), **body}
+            )
+            answer = json.dumps(
+                {"To": body["To"], "SubmittedAt": "2026-01-01T00:00:00Z", "ErrorCode": 0,
+                 "MessageID": f"pm-{len(calls)}", "Message": "OK"}
+            ).encode()  # fmt: skip
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings.ANYMAIL = {
+        **settings.ANYMAIL,
+        "POSTMARK_API_URL": f"http://127.0.0.1:{server.server_port}/",
+    }
+    yield calls
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_nations_own_esp_account_carries_its_mail_with_its_key(in_alpha, sink, postmark_api):
+    panel = NationClient(in_alpha, in_alpha.owner)
+    response = panel.post(
+        "/panel/communication/sending/",
+        {"kind": "esp", "esp": "postmark", "esp_api_key": "pm-alpha-key"},
+    )
+    assert response.status_code == 302
+    make_people(3, prefix="esp")
+    start(make_blast(), in_alpha.nation)
+    pipeline.pump("email")
+    assert sink.messages == []
+    assert len(postmark_api) == 3
+    assert {c["token"] for c in postmark_api} == {"pm-alpha-key"}
+    assert {c["path"] for c in postmark_api} == {"/email"}
+    assert sorted(c["To"] for c in postmark_api) == [f"esp{i}@example.org" for i in range(3)]
+    assert all("/e/u/" in c["HtmlBody"] for c in postmark_api)
