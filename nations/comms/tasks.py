@@ -73,10 +73,13 @@ def tick_nation(*, reap_after: float | None = None) -> dict:
     restarted = 0
     schema = connection.schema_name
     for channel in ("email",):
+        # Queued rows of sending blasts (not a blast whose rest is held for its A/B winner).
         waiting = Delivery.objects.filter(
             status=Delivery.Status.QUEUED, channel=channel, blast__isnull=True
         ).exists() or (
-            Blast.objects.filter(channel=channel, status=Blast.Status.SENDING).exists()
+            Delivery.objects.filter(
+                status=Delivery.Status.QUEUED, channel=channel, blast__status=Blast.Status.SENDING
+            ).exists()
             and can_send(connection.tenant)
         )
         beat = pipeline.rate.client().get(pipeline.heartbeat_key(schema, channel))

@@ -51,7 +51,8 @@ def test_ab_subject_test_sends_the_winner_to_the_rest(in_alpha, sink):
         assert visitor.get(_links(message)["open"]).status_code == 200
 
     # Before the wait is over, the tick changes nothing.
-    assert tick_nation()["decided"] == 0
+    result = tick_nation()
+    assert (result["decided"], result["pumps"]) == (0, 0)  # no idle pump while rows are held
     assert Delivery.objects.filter(blast=blast, status="held").count() == 80
 
     later = timezone.now() + timedelta(hours=2, minutes=1)
