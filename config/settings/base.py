@@ -139,6 +139,7 @@ CELERY_BEAT_SCHEDULE = {
     "purge-nations-due-for-deletion": {"task": "tenants.purge_due_nations", "schedule": 3600.0},
     "billing-state-transitions": {"task": "billing.tick", "schedule": 900.0},
     "comms-tick": {"task": "comms.tick", "schedule": 60.0},
+    "comms-bounce-mailbox": {"task": "comms.poll_bounces", "schedule": 60.0},
 }
 
 # --- Accounts and security -------------------------------------------------------------------
@@ -198,12 +199,21 @@ COMMS_PUMPS = env.int("COMMS_PUMPS", default=2)  # concurrent senders per blast
 COMMS_PUMP_SECONDS = env.float("COMMS_PUMP_SECONDS", default=120.0)  # then the pump re-queues
 COMMS_SENDING_TIMEOUT = env.float("COMMS_SENDING_TIMEOUT", default=600.0)  # reaper's patience
 COMMS_SNAPSHOT_STEP = env.int("COMMS_SNAPSHOT_STEP", default=250_000)  # person ids per INSERT
+# The hand-over journal (nations/comms/journal.py): "file" (local disk: exactly-once per host) or
+# "redis" (shared: exactly-once across hosts, one Redis round trip per message).
+COMMS_JOURNAL = env("COMMS_JOURNAL", default="file")
 COMMS_JOURNAL_DIR = env.path("COMMS_JOURNAL_DIR", default=str(BASE_DIR / "var" / "comms-journal"))
 COMMS_BOUNCE_ADDRESS = env("COMMS_BOUNCE_ADDRESS", default="")  # envelope sender (Return-Path)
 COMMS_SPF_INCLUDE = env("COMMS_SPF_INCLUDE", default=f"include:_spf.{PLATFORM_DOMAIN}")
 # Sign self-sent mail with each sender's DKIM key (needs dkimpy; RSA-2048 costs ~5-14 ms per
 # message in pure Python, so turn it on where no relay signs for you).
 COMMS_DKIM_SIGN = env.bool("COMMS_DKIM_SIGN", default=False)
+# A nation's own SMTP relay must resolve to a public address (no requests into our network).
+COMMS_NATION_RELAY_ALLOW_PRIVATE = env.bool("COMMS_NATION_RELAY_ALLOW_PRIVATE", default=False)
+# The inbound bounce mailbox, polled every minute: an IMAP URL
+# (imaps://user:password@host:993/INBOX) and/or a Maildir path for self-hosters. Empty: off.
+COMMS_BOUNCE_IMAP_URL = secret("COMMS_BOUNCE_IMAP_URL", "")
+COMMS_BOUNCE_MAILDIR = env("COMMS_BOUNCE_MAILDIR", default="")
 ANYMAIL = {"WEBHOOK_SECRET": secret("ANYMAIL_WEBHOOK_SECRET", "") or None}
 
 # --- Custom domains --------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from nations.people.models import Activity, Channel, Consent, Person, PersonEmai
 from nations.site.sanitise import clean_html
 
 from .audience import audience_people
-from .models import Blast, Broadcaster, Delivery, DeliveryEvent
+from .models import Blast, Broadcaster, Delivery, DeliveryEvent, SendingBackend
 from .render import BlastTemplate, MergeError, number_links, one_line
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,94 @@ def broadcaster_save(*, broadcaster: Broadcaster | None = None, **fields) -> Bro
     return broadcaster
 
 
+def broadcaster_check_domain(*, broadcaster: Broadcaster) -> Broadcaster:
+    """Look the sender's SPF, DKIM and DMARC records up now and keep the result; the domain is
+    verified while SPF and DKIM are right (checking again can un-verify it)."""
+    from .domain import check
+
+    result = check(broadcaster)
+    broadcaster.dns_status = result
+    broadcaster.domain_verified_at = (
+        (broadcaster.domain_verified_at or timezone.now()) if result["verified"] else None
+    )
+    problems = [r["purpose"] for r in result["records"] if r["status"] != "ok"]
+    broadcaster.domain_check_error = ", ".join(problems)[:300]
+    broadcaster.save(update_fields=["dns_status", "domain_verified_at", "domain_check_error"])
+    return broadcaster
+
+
+# --- the nation's own sending backend ----------------------------------------------------------
+class BackendError(ValueError):
+    """The nation's sending backend cannot be used as entered; the message says why."""
+
+
+def _refuse_private_host(host: str) -> None:
+    """A nation's relay must be on the internet: not the platform's own network (SSRF)."""
+    import ipaddress
+    import socket
+
+    if settings.COMMS_NATION_RELAY_ALLOW_PRIVATE:
+        return
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError as error:
+        raise BackendError(_("The host %(host)s was not found.") % {"host": host}) from error
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global:
+            raise BackendError(
+                _("%(host)s is a private address; use your relay's public host name.")
+                % {"host": host}
+            )
+
+
+def sending_backend_save(*, verify: bool = True, **fields) -> SendingBackend:
+    """Save the nation's way of sending. Secrets left empty keep their stored value. An SMTP
+    relay is tried (connect, STARTTLS, login) before it is saved: a wrong one is refused with
+    the server's answer, and the old setting stays."""
+    import smtplib
+
+    from .smtp import Relay, SmtpSender
+
+    own = SendingBackend.objects.filter(pk=1).first() or SendingBackend(pk=1)
+    for name, value in fields.items():
+        if name in ("smtp_password", "esp_api_key") and not value:
+            continue
+        setattr(own, name, value)
+    if own.kind == SendingBackend.Kind.SMTP:
+        own.smtp_host = own.smtp_host.strip()
+        if not own.smtp_host:
+            raise BackendError(_("Enter your SMTP relay's host name."))
+        _refuse_private_host(own.smtp_host)
+        if verify:
+            sender = SmtpSender(
+                Relay(
+                    host=own.smtp_host,
+                    port=own.smtp_port,
+                    username=own.smtp_username,
+                    password=own.smtp_password,
+                    use_tls=own.smtp_security == "starttls",
+                    use_ssl=own.smtp_security == "ssl",
+                )
+            )
+            try:
+                sender.open()
+            except (OSError, smtplib.SMTPException) as error:
+                raise BackendError(
+                    _("Your SMTP relay did not accept the connection: %(error)s")
+                    % {"error": str(error)[:200]}
+                ) from error
+            sender.close()
+    elif own.kind == SendingBackend.Kind.ESP:
+        if not own.esp:
+            raise BackendError(_("Pick your email service provider."))
+        if not own.esp_api_key:
+            raise BackendError(_("Enter the API key of your provider account."))
+    own.updated_at = timezone.now()
+    own.save()
+    return own
+
+
 # --- blasts ------------------------------------------------------------------------------------
 def blast_save(*, blast: Blast | None = None, actor: Actor = SYSTEM, **fields) -> Blast:
     """Create or edit a draft (or scheduled) blast. The body is sanitised here."""
@@ -52,6 +140,8 @@ def blast_save(*, blast: Blast | None = None, actor: Actor = SYSTEM, **fields) -
     for name, value in fields.items():
         setattr(blast, name, value)
     blast.subject = one_line(blast.subject)
+    blast.subject_b = one_line(blast.subject_b)
+    blast.ab_percent = min(max(int(blast.ab_percent or 0), 0), 50)
     blast.preheader = one_line(blast.preheader)
     blast.body_html = clean_html(blast.body_html)
     blast.updated_at = timezone.now()
@@ -75,6 +165,8 @@ def blast_check(blast: Blast, nation) -> BlastTemplate:
         template = BlastTemplate(blast, nation, base_url="")
         sample = Person(first_name="Ada", last_name="Lovelace", email="ada@example.org")
         template.render(sample, delivery_id=None)
+        if blast.is_ab:
+            template.render(sample, delivery_id=None, variant="b")
     except MergeError as error:
         raise BlastError(str(error)) from error
     return template
@@ -161,9 +253,9 @@ def blast_cancel(*, blast: Blast) -> int:
         ).update(status=Blast.Status.CANCELLED, finished_at=timezone.now(), status_message="")
         if not changed:
             return 0
-        cancelled = Delivery.objects.filter(blast=blast, status=Delivery.Status.QUEUED).update(
-            status=Delivery.Status.CANCELLED
-        )
+        cancelled = Delivery.objects.filter(
+            blast=blast, status__in=(Delivery.Status.QUEUED, Delivery.Status.HELD)
+        ).update(status=Delivery.Status.CANCELLED)
         from django.db.models import F
 
         Blast.objects.filter(pk=blast.pk).update(skipped_count=F("skipped_count") + cancelled)
@@ -404,6 +496,30 @@ def delivery_complained(*, delivery: Delivery, detail: str = "", provider_event_
 
 def delivery_delivered(*, delivery: Delivery, provider_event_id=None) -> bool:
     return _event(delivery, DeliveryEvent.Kind.DELIVERED, provider_event_id=provider_event_id)
+
+
+def deliveries_erase(*, person_id: int, addresses: set[str]) -> int:
+    """GDPR erasure of a person's messages (any channel): each delivery row keeps its outcome
+    for the reports (sent, opened, clicked, bounced) but loses the address, the rendered
+    content of transactional messages and the error text; its events lose their detail.
+    Called by people.actions.person_erase; idempotent. Returns the number of rows."""
+    from django.db.models import Q
+
+    rows = Delivery.objects.filter(
+        Q(person_id=person_id) | Q(address__in={a for a in addresses if a})
+    ).exclude(address__startswith="erased-")
+    ids = list(rows.values_list("pk", flat=True))
+    if not ids:
+        return 0
+    with connection.cursor() as cursor:
+        # A unique placeholder per row: one blast holds each address once.
+        cursor.execute(
+            "UPDATE comms_delivery SET address = 'erased-' || id || '.invalid', payload = NULL,"
+            " error = '' WHERE id = ANY(%s)",
+            [ids],
+        )
+    DeliveryEvent.objects.filter(delivery_id__in=ids).update(detail="")
+    return len(ids)
 
 
 def schema_of_current() -> str:

@@ -50,8 +50,8 @@ class Outgoing:
 class DjangoBackendSender:
     """Any Django email backend: django-anymail's ESPs (SES, Mailgun, Postmark, Brevo…)."""
 
-    def __init__(self, path: str) -> None:
-        self.connection = get_connection(path)
+    def __init__(self, path: str, **options) -> None:
+        self.connection = get_connection(path, **options)
         self.opened = False
 
     def send(self, out: Outgoing, before_commit) -> Outcome:
@@ -92,8 +92,9 @@ class EmailHandler:
         self.base_url = nation_url(nation).rstrip("/")
         self.templates: dict[int, BlastTemplate | MergeError] = {}
         self.subjects: dict[int, str] = {}
-        backend = settings.COMMS_EMAIL_BACKEND
-        self.backend = SmtpSender() if backend == "smtp" else DjangoBackendSender(backend)
+        from .backends import sender_for_nation
+
+        self.backend = sender_for_nation()  # the platform's, or the nation's own relay/ESP
 
     def template(self, blast_id: int) -> BlastTemplate | MergeError:
         if blast_id not in self.templates:
@@ -136,6 +137,10 @@ class EmailHandler:
                 )
                 continue
             template = self.template(row.blast_id)
+            if not row.variant and getattr(template, "is_ab", False) and not template.winner:
+                # The A/B winner was picked since this pump cached the blast: load it again.
+                self.templates.pop(row.blast_id)
+                template = self.template(row.blast_id)
             if isinstance(template, MergeError):
                 self._pause(row.blast_id, template)
                 result.released.append(row)
@@ -151,7 +156,7 @@ class EmailHandler:
                 result.skipped.append((row, "address bounced or complained"))
                 continue
             try:
-                rendered = template.render(person, delivery_id=row.id)
+                rendered = template.render(person, delivery_id=row.id, variant=row.variant)
             except MergeError as error:
                 result.failed.append((row, str(error)))
                 continue

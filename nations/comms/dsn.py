@@ -8,6 +8,7 @@ MTA (a Postfix `pipe` transport running `manage.py comms_bounce`) or from a mail
 
 from __future__ import annotations
 
+import hashlib
 import re
 from email import message_from_bytes, policy
 from email.message import Message
@@ -96,7 +97,9 @@ def bounce_process(raw: bytes) -> str:
     if report is None:
         return "ignored"
     event = {"bounce": "bounced", "soft": "deferred", "complaint": "complained"}[report["kind"]]
+    # The same report read twice (a mailbox poll that stopped before deleting it) counts once.
+    event_id = "report:" + hashlib.sha256(raw).hexdigest()
     applied = apply_event(
-        report["schema"], report["delivery_id"], event, detail=report["detail"], event_id=None
+        report["schema"], report["delivery_id"], event, detail=report["detail"], event_id=event_id
     )
     return report["kind"] if applied else "ignored"

@@ -6,10 +6,11 @@ from datetime import datetime
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from nations.people.models import PeopleList, Segment
 
-from .models import Blast, Broadcaster
+from .models import Blast, Broadcaster, SendingBackend
 
 
 class BroadcasterForm(forms.ModelForm):
@@ -34,12 +35,22 @@ class BlastForm(forms.ModelForm):
             "segment",
             "people_list",
             "name",
+            "subject_b",
+            "ab_percent",
+            "ab_wait_hours",
+            "ab_metric",
         ]
         widgets = {
             "body_html": forms.Textarea(attrs={"rows": 14, "data-editor": "1"}),
             "audience": forms.RadioSelect,
         }
         labels = {"segment": _("Segment"), "people_list": _("List")}
+        help_texts = {
+            "subject_b": _("Leave empty for no A/B test."),
+            "ab_percent": _(
+                "Each subject goes to this share of the audience; the rest gets the winner."
+            ),
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -52,6 +63,37 @@ class BlastForm(forms.ModelForm):
             "{{ person.city }}. Links are tracked; an unsubscribe link is added at the bottom."
         )
         self.fields["subject"].widget.attrs["maxlength"] = 200
+        self.fields["ab_percent"] = forms.TypedChoiceField(
+            label=_("Test group size"),
+            coerce=int,
+            choices=[(p, _("%(p)s %% + %(p)s %%") % {"p": p}) for p in (5, 10, 20, 25)],
+            initial=10,
+            help_text=self.Meta.help_texts["ab_percent"],
+        )
+        self.fields["ab_wait_hours"] = forms.TypedChoiceField(
+            label=_("Pick the winner after"),
+            coerce=int,
+            choices=[
+                (h, ngettext("%(n)s hour", "%(n)s hours", h) % {"n": h}) for h in (1, 2, 4, 8, 24)
+            ],
+            initial=4,
+        )
+
+        self.fields["ab_metric"].required = False
+        for name in ("ab_percent", "ab_wait_hours"):
+            self.fields[name].required = False
+
+    def clean_ab_percent(self):
+        return self.cleaned_data.get("ab_percent") or 10
+
+    def clean_ab_wait_hours(self):
+        return self.cleaned_data.get("ab_wait_hours") or 4
+
+    def clean_ab_metric(self):
+        return self.cleaned_data.get("ab_metric") or "opens"
+
+    def clean_subject_b(self):
+        return " ".join(self.cleaned_data["subject_b"].split())
 
     def clean_subject(self):
         return " ".join(self.cleaned_data["subject"].split())
@@ -96,3 +138,41 @@ class ScheduleForm(forms.Form):
         if value <= timezone.now():
             raise forms.ValidationError(_("Pick a time in the future."))
         return value
+
+
+class SendingBackendForm(forms.ModelForm):
+    """Secrets are never shown back: an empty field keeps the stored one."""
+
+    class Meta:
+        model = SendingBackend
+        fields = [
+            "kind",
+            "smtp_host",
+            "smtp_port",
+            "smtp_security",
+            "smtp_username",
+            "smtp_password",
+            "esp",
+            "esp_api_key",
+            "esp_sender_domain",
+        ]
+        widgets = {
+            "kind": forms.RadioSelect,
+            "smtp_password": forms.PasswordInput(render_value=False),
+            "esp_api_key": forms.PasswordInput(render_value=False),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["smtp_port"].required = False
+        self.fields["smtp_security"].required = False
+        for name in ("smtp_password", "esp_api_key"):
+            self.fields[name].required = False
+            if self.instance and getattr(self.instance, name):
+                self.fields[name].help_text = _("Stored (encrypted). Leave empty to keep it.")
+
+    def clean_smtp_port(self):
+        return self.cleaned_data.get("smtp_port") or 587
+
+    def clean_smtp_security(self):
+        return self.cleaned_data.get("smtp_security") or "starttls"

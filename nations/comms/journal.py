@@ -8,9 +8,15 @@ kernel keeps even if the process dies a microsecond later. The batch's commit em
 The reaper (pipeline.reap) settles rows stuck in `sending`: an id found in any journal was
 handed over (marked sent, never sent twice); an id not found was not (queued again).
 
-The journal lives on local disk (COMMS_JOURNAL_DIR), so the reaper must run on a host that can
-read the senders' journals: one machine, or a shared directory. A reaper that cannot see a
-dead worker's journal falls back to at-least-once for that worker's last batch.
+Where the journal lives (COMMS_JOURNAL):
+- "file" (default): a file per worker on local disk (COMMS_JOURNAL_DIR). The reaper must run on
+  a host that can read the senders' journals: one machine, or a shared directory. A reaper that
+  cannot see a dead worker's journal falls back to at-least-once for that worker's last batch.
+- "redis": a list per worker in the platform's Redis (the one of the rate buckets), so a reaper
+  on any host sees every worker's hand-overs: exactly-once across hosts. It costs one Redis round
+  trip per message (RPUSH) instead of a local write. The entry is acknowledged before the
+  message is committed at the SMTP server, so a killed worker loses nothing; only a Redis crash
+  without persistence (appendonly) could lose the entries of messages in flight at that moment.
 """
 
 from __future__ import annotations
@@ -43,8 +49,51 @@ class Journal:
         os.close(self.fd)
 
 
+REDIS_PREFIX = "comms:journal:"
+REDIS_TTL = 7 * 24 * 3600  # a dead worker's list outlives any reaper's patience, then goes
+
+
+class RedisJournal:
+    def __init__(self) -> None:
+        from .rate import client
+
+        self.redis = client()
+        self.key = REDIS_PREFIX + worker_name()
+
+    def handing_over(self, schema: str, delivery_id: int) -> None:
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.rpush(self.key, f"{schema} {delivery_id}")
+        pipe.expire(self.key, REDIS_TTL)
+        pipe.execute()
+
+    def clear(self) -> None:
+        self.redis.delete(self.key)
+
+    def close(self) -> None:
+        pass
+
+
+def open_journal() -> Journal | RedisJournal:
+    return RedisJournal() if settings.COMMS_JOURNAL == "redis" else Journal()
+
+
+def _redis_handed_over(schema: str) -> set[int]:
+    from .rate import client
+
+    redis = client()
+    prefix = f"{schema} ".encode()
+    found: set[int] = set()
+    for key in redis.scan_iter(match=REDIS_PREFIX + "*", count=500):
+        for entry in redis.lrange(key, 0, -1):
+            if entry.startswith(prefix) and entry[len(prefix) :].isdigit():
+                found.add(int(entry[len(prefix) :]))
+    return found
+
+
 def handed_over(schema: str) -> set[int]:
-    """Every delivery id of `schema` named in any journal of the journal directory."""
+    """Every delivery id of `schema` named in any worker's journal."""
+    if settings.COMMS_JOURNAL == "redis":
+        return _redis_handed_over(schema)
     folder = Path(settings.COMMS_JOURNAL_DIR)
     found: set[int] = set()
     if not folder.is_dir():

@@ -13,6 +13,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from config.crypto import EncryptedTextField
+
 
 class Channel(models.TextChoices):
     EMAIL = "email", _("Email")
@@ -37,6 +39,9 @@ class Broadcaster(models.Model):
     dkim_public_key = models.TextField(blank=True, editable=False)
     domain_verified_at = models.DateTimeField(null=True, blank=True)
     domain_check_error = models.CharField(max_length=300, blank=True)
+    # The last DNS check, per record: {"checked_at": iso, "records": [{"purpose", "status",
+    # "found"}]} (domain.py); shown beside the records to publish.
+    dns_status = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -79,6 +84,19 @@ class Blast(models.Model):
         help_text=_("The grey line inboxes show after the subject."),
     )
     body_html = models.TextField(_("message"), blank=True)
+    # A/B test on the subject: `ab_percent` % of the audience gets subject A, as many get
+    # subject B; the rest is held until `ab_decide_at`, then gets the winner (abtest.py).
+    subject_b = models.CharField(_("subject B"), max_length=200, blank=True)
+    ab_percent = models.PositiveSmallIntegerField(_("test group size"), default=0)
+    ab_wait_hours = models.PositiveSmallIntegerField(_("wait before picking the winner"), default=4)
+    ab_metric = models.CharField(
+        _("winner by"),
+        max_length=10,
+        choices=[("opens", _("Opens")), ("clicks", _("Clicks"))],
+        default="opens",
+    )
+    ab_decide_at = models.DateTimeField(null=True, blank=True)
+    ab_winner = models.CharField(max_length=1, blank=True)
     audience = models.CharField(max_length=10, choices=Audience.choices, default=Audience.SEGMENT)
     segment = models.ForeignKey(
         "people.Segment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -125,6 +143,14 @@ class Blast(models.Model):
         return self.status in (self.Status.DRAFT, self.Status.SCHEDULED)
 
     @property
+    def is_ab(self) -> bool:
+        return bool(self.ab_percent and self.subject_b.strip())
+
+    @property
+    def winning_subject(self) -> str:
+        return self.subject_b if self.ab_winner == "b" else self.subject
+
+    @property
     def is_live(self) -> bool:
         return self.status in (self.Status.PREPARING, self.Status.SENDING, self.Status.PAUSED)
 
@@ -137,6 +163,7 @@ class Delivery(models.Model):
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
+        HELD = "held", _("Waiting for the A/B test's winner")
         SENDING = "sending", _("Sending")
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
@@ -159,6 +186,8 @@ class Delivery(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     priority = models.SmallIntegerField(default=0)
     kind = models.CharField(max_length=30, default="blast")  # blast, autoresponse, receipt...
+    # A/B test group: "a" or "b"; "" for everyone else (who get the winning subject)
+    variant = models.CharField(max_length=1, blank=True, default="")
     payload = models.JSONField(null=True, blank=True)  # transactional: the rendered message
     message_id = models.CharField(max_length=200, blank=True)
     claimed_by = models.CharField(max_length=80, blank=True)
@@ -222,3 +251,42 @@ class DeliveryEvent(models.Model):
     class Meta:
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["blast_id", "kind", "at"], name="deliveryevent_blast")]
+
+
+class SendingBackend(models.Model):
+    """A nation's own way out (one row, pk=1): its SMTP relay or its ESP account instead of the
+    platform's. Secrets are encrypted at rest (config.crypto)."""
+
+    class Kind(models.TextChoices):
+        PLATFORM = "platform", _("The platform's sending service")
+        SMTP = "smtp", _("Our own SMTP relay")
+        ESP = "esp", _("Our own email service provider account")
+
+    class Esp(models.TextChoices):
+        MAILGUN = "mailgun", "Mailgun"
+        POSTMARK = "postmark", "Postmark"
+        BREVO = "brevo", "Brevo"
+        SENDGRID = "sendgrid", "SendGrid"
+
+    kind = models.CharField(
+        _("send through"), max_length=10, choices=Kind.choices, default="platform"
+    )
+    smtp_host = models.CharField(_("SMTP host"), max_length=200, blank=True)
+    smtp_port = models.PositiveIntegerField(_("SMTP port"), default=587)
+    smtp_username = models.CharField(_("SMTP user name"), max_length=200, blank=True)
+    smtp_password = EncryptedTextField(_("SMTP password"), blank=True)
+    smtp_security = models.CharField(
+        _("connection security"),
+        max_length=10,
+        choices=[("starttls", "STARTTLS"), ("ssl", "SSL/TLS"), ("none", _("None (local relay)"))],
+        default="starttls",
+    )
+    esp = models.CharField(_("provider"), max_length=20, choices=Esp.choices, blank=True)
+    esp_api_key = EncryptedTextField(_("API key"), blank=True)
+    esp_sender_domain = models.CharField(
+        _("sending domain at the provider"),
+        max_length=200,
+        blank=True,
+        help_text=_("Mailgun only: the domain your Mailgun account sends from."),
+    )
+    updated_at = models.DateTimeField(default=timezone.now)

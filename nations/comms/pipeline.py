@@ -16,7 +16,8 @@
 5. **Reap** (`reap`): rows left in `sending` by a dead worker go back to the queue, except those
    its journal shows were handed over: they are marked sent, so nobody gets a message twice.
 
-Billing: a nation that may not send (`billing.state.can_send`) keeps its rows queued; each batch
+Billing: a nation that may not send (`billing.state.can_send`) keeps its blast rows queued (its
+transactional messages still go); each batch
 of blast messages is counted with `meter_consume` before it is sent (over the plan's limit: the
 blast pauses with a message, its rows stay queued).
 """
@@ -42,7 +43,7 @@ from nations.people.filters import FilterError
 
 from . import rate
 from .audience import audience_people, reachable
-from .journal import Journal, handed_over, is_alive, worker_name
+from .journal import handed_over, is_alive, open_journal, worker_name
 from .models import Blast, Delivery
 
 log = logging.getLogger(__name__)
@@ -74,19 +75,25 @@ def snapshot(blast_id: int) -> int:
     with connection.cursor() as cursor:
         cursor.execute("SELECT coalesce(min(id), 0), coalesce(max(id), -1) FROM people_person")
         low, high = cursor.fetchone()
+    # An A/B test's rows are all held; its two test groups are then released (abtest.split).
+    status = Delivery.Status.HELD if blast.is_ab else Delivery.Status.QUEUED
     insert = (
         "INSERT INTO comms_delivery (channel, blast_id, person_id, address, status, priority,"
-        " kind, message_id, claimed_by, attempts, error, created_at)"
-        f" SELECT %s, %s, a.id, a.email, 'queued', %s, 'blast', '', '', 0, '', now()"
+        " kind, variant, message_id, claimed_by, attempts, error, created_at)"
+        f" SELECT %s, %s, a.id, a.email, %s, %s, 'blast', '', '', '', 0, '', now()"
         f" FROM ({sql}) AS a WHERE a.id >= %s AND a.id < %s ON CONFLICT DO NOTHING"
     )
     for start in range(low, high + 1, step):
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
-                insert, [blast.channel, blast.pk, priority, *params, start, start + step]
+                insert, [blast.channel, blast.pk, status, priority, *params, start, start + step]
             )
             Blast.objects.filter(pk=blast.pk).update(total=F("total") + cursor.rowcount)
     total = Delivery.objects.filter(blast_id=blast.pk).count()
+    if blast.is_ab:
+        from .abtest import split
+
+        split(blast, total)
     started = Blast.objects.filter(pk=blast.pk, status=Blast.Status.PREPARING).update(
         status=Blast.Status.SENDING if total else Blast.Status.SENT,
         total=total,
@@ -110,6 +117,7 @@ class Claimed:
     kind: str
     payload: dict | None
     attempts: int
+    variant: str = ""
     message_id: str = ""
 
 
@@ -121,7 +129,7 @@ def claim(
     blasts in `sending` to the domain of their Message-IDs."""
     from .render import message_id_for
 
-    columns = "id, blast_id, person_id, address, kind, payload, attempts"
+    columns = "id, blast_id, person_id, address, kind, payload, attempts, variant"
     schema = connection.schema_name
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
@@ -274,7 +282,8 @@ def finish_blasts(blast_ids) -> None:
     """Blasts with nothing queued or being sent are done."""
     for blast_id in blast_ids:
         busy = Delivery.objects.filter(
-            blast_id=blast_id, status__in=(Delivery.Status.QUEUED, Delivery.Status.SENDING)
+            blast_id=blast_id,
+            status__in=(Delivery.Status.QUEUED, Delivery.Status.SENDING, Delivery.Status.HELD),
         ).exists()
         if not busy:
             Blast.objects.filter(pk=blast_id, status=Blast.Status.SENDING).update(
@@ -297,13 +306,13 @@ def pump(channel: str = "email", *, seconds: float | None = None) -> dict[str, i
     """Send queued deliveries of the current nation until none is left (or `seconds` pass).
 
     Returns counts. Several pumps may run at once for a nation (on several workers): claims
-    never overlap. Returns early, leaving rows queued, when the nation may not send."""
+    never overlap. Leaves blast rows queued when the nation may not send."""
     from .channels import handler_for
 
     nation = connection.tenant
     schema = connection.schema_name
     handler = handler_for(channel, nation)
-    journal = Journal()
+    journal = open_journal()
     worker = worker_name()
     redis = rate.client()
     totals = {"sent": 0, "failed": 0, "retry": 0, "skipped": 0, "more": 0}
@@ -315,9 +324,9 @@ def pump(channel: str = "email", *, seconds: float | None = None) -> dict[str, i
             if time.monotonic() > deadline:
                 totals["more"] = 1
                 break
-            if not can_send(nation):
-                break
-            blasts = active_blasts(channel)
+            # A nation whose payments stopped sends no blasts; its transactional mail (receipts,
+            # autoresponses, tests) still goes: the plan limits broadcasts, not receipts.
+            blasts = active_blasts(channel) if can_send(nation) else {}
             seen |= set(blasts)
             granted = rate.reserve(schema, channel, settings.COMMS_BATCH)
             if not granted:

@@ -148,6 +148,12 @@ class BlastTemplate:
             )
         numbered, self.links = number_links(body)
         self.subject = _parse(_text_env, blast.subject, _("Subject"))
+        # A/B test: the rows of group "b", and everyone else once B has won, get subject B.
+        self.is_ab = blast.is_ab
+        self.winner = blast.ab_winner
+        self.subject_b = (
+            _parse(_text_env, blast.subject_b, _("Subject B")) if self.is_ab else self.subject
+        )
         self.preheader = _parse(_text_env, blast.preheader or "", _("Preheader"))
         self.body = _parse(_html_env, numbered, _("Message"))
         self.text = _parse(_text_env, html_to_text(numbered), _("Message"))
@@ -186,10 +192,15 @@ class BlastTemplate:
             else None
         )
 
-    def render(self, person, *, delivery_id: int | None, subject: str | None = None) -> Rendered:
+    def render(
+        self, person, *, delivery_id: int | None, subject: str | None = None, variant: str = ""
+    ) -> Rendered:
         context = person_context(person)
+        use_b = variant == "b" or (variant == "" and self.winner == "b")
         subject_text = one_line(
-            _render(self.subject, "Subject", context) if subject is None else subject
+            _render(self.subject_b if use_b else self.subject, "Subject", context)
+            if subject is None
+            else subject
         )
         preheader = one_line(_render(self.preheader, "Preheader", context))
         body = _render(self.body, "Message", context)

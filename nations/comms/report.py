@@ -62,6 +62,39 @@ def blast_report(blast: Blast) -> dict:
         ],
         "links": links,
         "chart": timeline_chart(blast),
+        "ab": ab_report(blast),
+    }
+
+
+def ab_report(blast: Blast) -> dict | None:
+    """Both subjects of an A/B test side by side, and the winner once picked."""
+    if not blast.is_ab:
+        return None
+    from .abtest import variant_figures
+
+    figures = variant_figures(blast)
+    variants = []
+    for key, subject in (("a", blast.subject), ("b", blast.subject_b)):
+        group = figures[key]
+        variants.append(
+            {
+                "label": key.upper(),
+                "subject": subject,
+                "sent": group["sent"],
+                "opened": group["opened"],
+                "open_rate": _pct(group["opened"], group["sent"]),
+                "clicked": group["clicked"],
+                "click_rate": _pct(group["clicked"], group["sent"]),
+                "winner": blast.ab_winner == key,
+            }
+        )
+    held = Delivery.objects.filter(blast=blast, status=Delivery.Status.HELD).count()
+    return {
+        "variants": variants,
+        "winner": blast.ab_winner.upper(),
+        "decide_at": blast.ab_decide_at,
+        "metric": blast.get_ab_metric_display(),
+        "held": held,
     }
 
 

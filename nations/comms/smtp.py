@@ -21,27 +21,50 @@ class Outcome:
     detail: str = ""
 
 
+@dataclass
+class Relay:
+    """Where and how to connect: the platform's server (settings) or a nation's own relay."""
+
+    host: str
+    port: int
+    username: str = ""
+    password: str = ""
+    use_tls: bool = False
+    use_ssl: bool = False
+
+    @classmethod
+    def platform(cls) -> Relay:
+        return cls(
+            host=settings.COMMS_SMTP_HOST or settings.EMAIL_HOST,
+            port=int(settings.COMMS_SMTP_PORT or settings.EMAIL_PORT),
+            username=settings.EMAIL_HOST_USER,
+            password=settings.EMAIL_HOST_PASSWORD,
+            use_tls=settings.EMAIL_USE_TLS,
+            use_ssl=settings.EMAIL_USE_SSL,
+        )
+
+
 class SmtpSender:
-    def __init__(self) -> None:
+    def __init__(self, relay: Relay | None = None) -> None:
         self.conn: smtplib.SMTP | None = None
+        self.relay = relay or Relay.platform()
 
     def open(self) -> None:
         if self.conn is not None:
             return
-        cls = smtplib.SMTP_SSL if settings.EMAIL_USE_SSL else smtplib.SMTP
-        host = settings.COMMS_SMTP_HOST or settings.EMAIL_HOST
-        port = settings.COMMS_SMTP_PORT or settings.EMAIL_PORT
-        conn = cls(host, int(port), timeout=settings.EMAIL_TIMEOUT)
+        relay = self.relay
+        cls = smtplib.SMTP_SSL if relay.use_ssl else smtplib.SMTP
+        conn = cls(relay.host, relay.port, timeout=settings.EMAIL_TIMEOUT)
         try:
             # The message and its final "." are two writes; without this, Nagle's algorithm
             # holds the second until the first is acknowledged (40 ms per message).
             conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             conn.ehlo_or_helo_if_needed()
-            if settings.EMAIL_USE_TLS:
+            if relay.use_tls:
                 conn.starttls(context=ssl.create_default_context())
                 conn.ehlo()
-            if settings.EMAIL_HOST_USER:
-                conn.login(settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD)
+            if relay.username:
+                conn.login(relay.username, relay.password)
         except Exception:
             conn.close()
             raise

@@ -97,27 +97,32 @@ def tick_nation(*, reap_after: float | None = None) -> dict:
     and no pump is running (after a crash, a billing pause that ended, a long queue)."""
     from billing.state import can_send
 
+    from .abtest import decide_due
     from .actions import blasts_launch_due
     from .journal import is_alive, same_host
     from .models import Blast, Delivery
 
     launched = blasts_launch_due()
+    decided = decide_due()
     reaped = pipeline.reap(older_than=reap_after)
     restarted = 0
     schema = connection.schema_name
     for channel in ("email",):
-        waiting = (
+        # Queued rows of sending blasts (not a blast whose rest is held for its A/B winner).
+        waiting = Delivery.objects.filter(
+            status=Delivery.Status.QUEUED, channel=channel, blast__isnull=True
+        ).exists() or (
             Delivery.objects.filter(
-                status=Delivery.Status.QUEUED, channel=channel, blast__isnull=True
+                status=Delivery.Status.QUEUED, channel=channel, blast__status=Blast.Status.SENDING
             ).exists()
-            or Blast.objects.filter(channel=channel, status=Blast.Status.SENDING).exists()
+            and can_send(connection.tenant)
         )
         beat = pipeline.rate.client().get(pipeline.heartbeat_key(schema, channel))
         alive = bool(beat) and (is_alive(beat.decode()) or not same_host(beat.decode()))
-        if waiting and not alive and can_send(connection.tenant):
+        if waiting and not alive:
             start_pumps(channel)
             restarted += 1
-    return {"launched": launched, "reaped": reaped, "pumps": restarted}
+    return {"launched": launched, "decided": decided, "reaped": reaped, "pumps": restarted}
 
 
 @app.task(name="comms.tick")
@@ -129,3 +134,14 @@ def tick() -> None:
         with schema_context(nation.schema_name):
             connection.set_tenant(nation)
             tick_nation()
+
+
+@app.task(name="comms.poll_bounces")
+def poll_bounces() -> dict:
+    """Beat, every minute, in public: read the bounce mailbox (IMAP and/or Maildir) if one is
+    configured; each report is applied in its nation's schema (dsn.bounce_process)."""
+    from .mailbox import poll
+
+    if not (settings.COMMS_BOUNCE_IMAP_URL or settings.COMMS_BOUNCE_MAILDIR):
+        return {}
+    return dict(poll())

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
@@ -20,8 +21,8 @@ from nations.people.models import Person
 from . import actions
 from .audience import audience_summary
 from .dkim import dns_records
-from .forms import BlastForm, BroadcasterForm, ScheduleForm, TestSendForm
-from .models import Blast, Broadcaster
+from .forms import BlastForm, BroadcasterForm, ScheduleForm, SendingBackendForm, TestSendForm
+from .models import Blast, Broadcaster, SendingBackend
 from .render import BlastTemplate, MergeError
 from .report import blast_report
 
@@ -250,8 +251,48 @@ def broadcaster_edit(request, broadcaster_id: int):
         actions.broadcaster_save(broadcaster=broadcaster, **form.cleaned_data)
         messages.success(request, _("Sender saved."))
         return redirect("panel:comms:broadcaster", broadcaster.pk)
+    status = {r["purpose"]: r for r in (broadcaster.dns_status or {}).get("records", [])}
+    records = [{**r, "check": status.get(r["purpose"])} for r in dns_records(broadcaster)]
     return render(
         request,
         "comms/broadcaster_edit.html",
-        _ctx(form=form, broadcaster=broadcaster, records=dns_records(broadcaster), tab="senders"),
+        _ctx(
+            form=form,
+            broadcaster=broadcaster,
+            records=records,
+            checked_at=parse_datetime((broadcaster.dns_status or {}).get("checked_at") or ""),
+            tab="senders",
+        ),
     )
+
+
+@require_POST
+@staff_required(PERMISSION)
+def broadcaster_check(request, broadcaster_id: int):
+    """Re-check the sender's DNS records now."""
+    broadcaster = get_object_or_404(Broadcaster, pk=broadcaster_id)
+    broadcaster = actions.broadcaster_check_domain(broadcaster=broadcaster)
+    if broadcaster.domain_verified_at:
+        messages.success(request, _("%(domain)s is verified.") % {"domain": broadcaster.domain})
+    else:
+        messages.error(
+            request,
+            _("Not verified yet: check the records marked below (DNS changes can take an hour)."),
+        )
+    return redirect("panel:comms:broadcaster", broadcaster.pk)
+
+
+@staff_required("settings.manage")
+def sending_backend(request):
+    """How the nation's email leaves: the platform's service, its own SMTP relay or ESP."""
+    own = SendingBackend.objects.filter(pk=1).first() or SendingBackend(pk=1)
+    form = SendingBackendForm(request.POST or None, instance=own)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.sending_backend_save(**form.cleaned_data)
+        except actions.BackendError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("Sending settings saved; they apply to the next emails."))
+            return redirect("panel:comms:sending")
+    return render(request, "comms/sending_backend.html", _ctx(form=form, tab="sending"))

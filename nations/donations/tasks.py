@@ -23,11 +23,20 @@ def send_receipt(donation_id: int) -> None:
     if not claimed:
         return
     donation = Donation.objects.select_related("recurring", "page").get(pk=donation_id)
-    try:
-        receipt_message(donation).send()
-    except OSError:
-        Donation.objects.filter(pk=donation_id).update(receipt_sent_at=None)
-        raise
+    # Through the delivery pipeline (nations/comms), ahead of any blast: its retries, rate
+    # limits, journal and reaper replace this task's own, and the nation's own sending
+    # backend, if it has one, carries it.
+    from nations.comms.actions import transactional_send
+
+    message = receipt_message(donation)
+    transactional_send(
+        to=message.to[0],
+        subject=message.subject,
+        text=message.body,
+        from_email=message.from_email,
+        person_id=donation.person_id,
+        kind="receipt",
+    )
 
 
 def receipt_message(donation: Donation) -> EmailMessage:

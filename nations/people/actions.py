@@ -972,7 +972,8 @@ def person_erase(*, person: Person, actor: Actor = SYSTEM) -> Person:
     so reports still add up, and leave a Tombstone of their emails' and phones' hashes so an
     import cannot bring them back (person_upsert refuses them unless they sign up again
     themself). Tags, list memberships, emails and phones are removed; notes, contact logs,
-    timeline entries and merge snapshots lose their text. Idempotent."""
+    timeline entries and merge snapshots lose their text; messages sent to them lose their
+    address and content. Idempotent."""
     person = Person.objects.select_for_update().get(pk=person.pk)
     if person.is_erased:
         return person
@@ -997,6 +998,10 @@ def person_erase(*, person: Person, actor: Actor = SYSTEM) -> Person:
     person.activities.update(summary="", data={})
     person.consent_changes.update(wording="")
     Merge.objects.filter(survivor=person).update(merged_snapshot={})
+    # Messages sent to them (email, SMS...) keep their outcome for reports, not the address.
+    from nations.comms.actions import deliveries_erase
+
+    deliveries_erase(person_id=person.pk, addresses=emails | {e.lower() for e in emails} | phones)
     for name, value in ERASED_FIELDS.items():
         setattr(person, name, value)
     for field in CONSENT_FIELD.values():  # nobody may contact them again

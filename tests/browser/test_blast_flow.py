@@ -105,7 +105,9 @@ def test_a_staff_member_sends_a_blast_to_a_segment_and_reads_the_report(
 
         page.get_by_role("link", name="Emails").click()
         page.get_by_role("link", name="New email").first.click()
-        page.get_by_label("Subject").fill("{{ person.first_name }}, join us on Saturday")
+        page.get_by_label("Subject", exact=True).fill(
+            "{{ person.first_name }}, join us on Saturday"
+        )
         page.get_by_label("Preheader").fill("Market square, 10am")
         page.locator(".rte-box").click()
         page.keyboard.type("Hello friend, see you on Saturday!")

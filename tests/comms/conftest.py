@@ -158,3 +158,50 @@ class NationClient:
 
     def post(self, *args, **kwargs):
         return self._back(self.client.post(*args, **kwargs))
+
+
+class Zone:
+    """dnslib resolver answering TXT questions from a dict; long values are split in 255-byte
+    strings as real zones do (DKIM keys are longer). Anything else is NXDOMAIN."""
+
+    def __init__(self) -> None:
+        self.txt: dict[str, list[str]] = {}
+        self.lock = threading.Lock()
+
+    def resolve(self, request, handler):
+        from dnslib import QTYPE, RR, TXT
+
+        reply = request.reply()
+        name = str(request.q.qname).rstrip(".").lower()
+        with self.lock:
+            values = list(self.txt.get(name, []))
+        if request.q.qtype == QTYPE.TXT and values:
+            for value in values:
+                chunks = [value[i : i + 255] for i in range(0, len(value), 255)] or [""]
+                reply.add_answer(RR(request.q.qname, QTYPE.TXT, rdata=TXT(chunks), ttl=60))
+        elif not values:
+            reply.header.rcode = 3
+        return reply
+
+
+@pytest.fixture(scope="session")
+def _dns_server():
+    from dnslib.server import DNSServer
+
+    zone = Zone()
+    port = free_port()
+    server = DNSServer(zone, port=port, address="127.0.0.1")
+    server.start_thread()
+    yield zone, port
+    server.stop()
+
+
+@pytest.fixture
+def dns(_dns_server, settings):
+    """A real DNS server on 127.0.0.1 that the platform's resolver asks (NATIONS_DNS_*)."""
+    zone, port = _dns_server
+    settings.NATIONS_DNS_RESOLVER = "tenants.dns.SystemResolver"
+    settings.NATIONS_DNS_NAMESERVERS = ["127.0.0.1"]
+    settings.NATIONS_DNS_PORT = port
+    zone.txt.clear()
+    return zone

@@ -28,8 +28,9 @@ ROOT = Path(__file__).resolve().parents[2]
 SIZE = int(os.environ.get("COMMS_KILL_SIZE", "8000"))  # under the starter plan's 10k emails
 
 
-def start_worker(port: int, journal: Path, name: str) -> subprocess.Popen:
+def start_worker(port: int, journal: Path, name: str, backend: str = "file") -> subprocess.Popen:
     env = {
+        "COMMS_JOURNAL": backend,
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "NATIONS_DB_NAME_OVERRIDE": connection.settings_dict["NAME"],
@@ -89,16 +90,20 @@ def crowd(world, django_db_blocker):
             UsageMeter.objects.filter(nation=nation).delete()
 
 
+@pytest.mark.parametrize("backend", ["file", "redis"])
 def test_sigkill_mid_blast_then_reap_and_resume_sends_each_message_exactly_once(
-    crowd, _sink_server, tmp_path, settings
+    crowd, _sink_server, tmp_path, settings, backend
 ):
     nation, segment = crowd
     controller, sink = _sink_server
     sink.clear()
     sink.keep = False
     journal = tmp_path / "journal"
-    settings.COMMS_JOURNAL_DIR = journal  # the reaper (here) reads the workers' journals
-    first = start_worker(controller.port, journal, "first")
+    settings.COMMS_JOURNAL = backend
+    # The reaper (here) reads the workers' journals: their folder, or, with the shared Redis
+    # journal, Redis only, as a reaper on another host would (it cannot see their disk).
+    settings.COMMS_JOURNAL_DIR = journal if backend == "file" else tmp_path / "elsewhere"
+    first = start_worker(controller.port, journal, "first", backend)
     second = None
     try:
         with schema_context(nation.schema_name):
@@ -123,7 +128,7 @@ def test_sigkill_mid_blast_then_reap_and_resume_sends_each_message_exactly_once(
             result = tick_nation(reap_after=0)  # the reaper and the pump restart, as beat runs them
             assert result["reaped"]["sent"] + result["reaped"]["queued"] == in_flight
             assert result["pumps"] == 1
-            second = start_worker(controller.port, journal, "second")
+            second = start_worker(controller.port, journal, "second", backend)
             try:
                 wait(
                     lambda: Blast.objects.get(pk=blast.pk).status == "sent",
@@ -165,3 +170,9 @@ def test_sigkill_mid_blast_then_reap_and_resume_sends_each_message_exactly_once(
                 except subprocess.TimeoutExpired:
                     proc.kill()
         sink.keep = True
+        if backend == "redis":  # the killed worker's journal must not outlive this test
+            from nations.comms.journal import REDIS_PREFIX
+            from nations.comms.rate import client
+
+            for key in client().scan_iter(match=REDIS_PREFIX + "*"):
+                client().delete(key)

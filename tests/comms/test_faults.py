@@ -260,3 +260,20 @@ def test_a_burst_of_autoresponses_queues_one_pump_that_sends_them_all(
         assert published == ["comms.pump", "comms.pump"]
     finally:
         before_task_publish.disconnect(count)
+
+
+def test_a_nation_whose_payments_stopped_sends_receipts_but_no_blasts(in_alpha, sink):
+    from billing.models import Subscription
+    from billing.state import can_send
+
+    make_people(3, prefix="ro")
+    blast = start(make_blast(), in_alpha.nation)
+    actions.transactional_send(
+        to="donor@example.org", subject="Reçu", text="Merci", from_email="team@alpha.example"
+    )
+    Subscription.objects.filter(nation_id=in_alpha.nation.pk).update(status="read_only")
+    assert not can_send(in_alpha.nation)
+    pipeline.pump("email")
+    assert [str(m["To"]) for m in sink.messages] == ["donor@example.org"]
+    blast.refresh_from_db()
+    assert blast.sent_count == 0 and blast.queued_count == 3

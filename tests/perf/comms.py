@@ -5,7 +5,8 @@
 - `comms_render_us`: render one message (Liquid subject/body/text, links, layout, MIME bytes).
 - `comms_send_per_s`: messages per second handed to an SMTP sink that discards (aiosmtpd in its
   own process) by 2 Celery worker processes running the real pipeline (claim, journal, render,
-  send, mark, timeline), for a 30k-recipient blast of the same nation.
+  send, mark, timeline), for a 30k-recipient blast of the same nation; then
+  `comms_send_redis_journal_per_s`, the same with the shared hand-over journal in Redis.
 - `comms_raw_smtp_per_s`: the floor — 2 processes sending pre-rendered messages to the same
   sink with smtplib over one connection each, nothing else.
 """
@@ -132,46 +133,24 @@ def bench_comms(report: Report) -> None:
                 " SELECT %s, id, now() FROM people_person WHERE email <> '' ORDER BY id LIMIT %s",
                 [crowd.pk, SEND_AUDIENCE],
             )
-            blast = actions.blast_save(
-                broadcaster=sender,
-                subject="{{ person.first_name }}, on compte sur vous",
-                body_html=body,
-                audience="list",
-                people_list=crowd,
-            )
-            journal = Path(tempfile.mkdtemp(prefix="comms-bench-"))
-            env = {
-                **os.environ, "COMMS_SMTP_HOST": "127.0.0.1", "COMMS_SMTP_PORT": str(sink_port),
-                "COMMS_EMAIL_RATE": "1000000", "COMMS_EMAIL_NATION_RATE": "1000000",
-                "COMMS_PUMPS": "2", "COMMS_JOURNAL_DIR": str(journal),
-            }  # fmt: skip
-            for n in range(2):
-                workers.append(subprocess.Popen(
-                    [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "-l", "error",
-                     "-n", f"bench{n}@%h", "--without-heartbeat", "--without-gossip", "--without-mingle"],
-                    env=env, cwd=ROOT,
-                ))  # fmt: skip
-            time.sleep(6)  # both workers up before the first task, so the two pumps run in parallel
-            actions.blast_send(blast=blast, nation=nation)
-            t0 = t1 = None
-            deadline = time.monotonic() + 600
-            while time.monotonic() < deadline:
-                status = Blast.objects.filter(pk=blast.pk).values_list("status", flat=True).first()
-                if status == "sending" and t0 is None:
-                    t0 = time.perf_counter()
-                if status == "sent":
-                    t1 = time.perf_counter()
-                    break
-                time.sleep(0.05)
-            blast.refresh_from_db()
-            if t0 and t1:
-                report.add(
-                    "comms_send_per_s",
-                    blast.sent_count / (t1 - t0),
-                    "msg/s",
-                    recipients=blast.sent_count,
-                    workers=2,
+            # The same blast twice: with the default journal (a local file), then with the
+            # shared one (COMMS_JOURNAL=redis: one Redis round trip per message).
+            for journal_kind, name in (
+                ("file", "comms_send_per_s"),
+                ("redis", "comms_send_redis_journal_per_s"),
+            ):
+                blast = actions.blast_save(
+                    broadcaster=sender,
+                    subject="{{ person.first_name }}, on compte sur vous",
+                    body_html=body,
+                    audience="list",
+                    people_list=crowd,
                 )
+                _measure_send(report, name, blast, nation, workers, sink_port, journal_kind)
+                for proc in workers:
+                    proc.terminate()
+                    proc.wait(15)
+                workers.clear()
 
         ctx = multiprocessing.get_context("spawn")
         out = ctx.Queue()
@@ -194,6 +173,47 @@ def bench_comms(report: Report) -> None:
                 proc.kill()
         connection.set_schema_to_public()
         _drop(slug)
+
+
+def _measure_send(report, name, blast, nation, workers, sink_port, journal_kind) -> None:
+    """Messages/s handed to the sink by 2 real Celery worker processes for one blast."""
+    from nations.comms import actions
+    from nations.comms.models import Blast
+
+    journal = Path(tempfile.mkdtemp(prefix="comms-bench-"))
+    env = {
+        **os.environ, "COMMS_SMTP_HOST": "127.0.0.1", "COMMS_SMTP_PORT": str(sink_port),
+        "COMMS_EMAIL_RATE": "1000000", "COMMS_EMAIL_NATION_RATE": "1000000",
+        "COMMS_PUMPS": "2", "COMMS_JOURNAL_DIR": str(journal), "COMMS_JOURNAL": journal_kind,
+    }  # fmt: skip
+    for n in range(2):
+        workers.append(subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "-l", "error",
+             "-n", f"bench{n}-{journal_kind}@%h", "--without-heartbeat", "--without-gossip", "--without-mingle"],
+            env=env, cwd=ROOT,
+        ))  # fmt: skip
+    time.sleep(6)  # both workers up before the first task, so the two pumps run in parallel
+    actions.blast_send(blast=blast, nation=nation)
+    t0 = t1 = None
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        status = Blast.objects.filter(pk=blast.pk).values_list("status", flat=True).first()
+        if status == "sending" and t0 is None:
+            t0 = time.perf_counter()
+        if status == "sent":
+            t1 = time.perf_counter()
+            break
+        time.sleep(0.05)
+    blast.refresh_from_db()
+    if t0 and t1:
+        report.add(
+            name,
+            blast.sent_count / (t1 - t0),
+            "msg/s",
+            recipients=blast.sent_count,
+            workers=2,
+            journal=journal_kind,
+        )
 
 
 class _no_pumps:
