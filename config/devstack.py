@@ -202,7 +202,7 @@ def cmd_run(argv: list[str]) -> int:
             env["TWILIO_ACCOUNT_SID"] = "AC" + "0" * 31 + "1"
             env["TWILIO_AUTH_TOKEN"] = "local-devstack-token"
             env["TWILIO_API_BASE"] = f"http://127.0.0.1:{twilio_port}"
-            env.setdefault("TWILIO_FROM", "+33700000001")
+            env.setdefault("TWILIO_FROM", "+33756000001")
             twilio_child = subprocess.Popen(
                 [PYTHON, "-m", "config.twilio_server", "--port", twilio_port, "--auto",
                  "--account", env["TWILIO_ACCOUNT_SID"], "--token", env["TWILIO_AUTH_TOKEN"],

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from billing.limits import FeatureNotInPlan, require_feature
@@ -69,9 +69,9 @@ def twilio_account_save(
         try:
             client = telephony.client_for(telephony.credentials(account))
             client.incoming_phone_numbers.list(limit=20)
-        except TwilioRestException as error:
+        except TwilioException as error:
             raise telephony.TelephonyError(
-                _("Twilio refused these credentials (%(detail)s).") % {"detail": error.msg}
+                _("Twilio refused these credentials (%(detail)s).") % {"detail": _detail(error)}
             ) from error
         except OSError as error:
             raise telephony.TelephonyError(
@@ -84,12 +84,20 @@ def twilio_account_save(
     return account
 
 
+def _detail(error: TwilioException) -> str:
+    """Twilio's own words: a REST error's message, or a list page's HTTP status."""
+    if getattr(error, "msg", ""):
+        return str(error.msg)
+    response = error.args[1] if len(error.args) > 1 else None
+    return f"HTTP {getattr(response, 'status_code', '?')}"
+
+
 def twilio_numbers() -> list[str]:
     """The phone numbers of the account in use (to pick senders from); [] if unreachable."""
     try:
         client = telephony.client_for(telephony.credentials())
         return [n.phone_number for n in client.incoming_phone_numbers.list(limit=50)]
-    except (telephony.TelephonyError, TwilioRestException, OSError):
+    except (telephony.TelephonyError, TwilioException, OSError):
         return []
 
 

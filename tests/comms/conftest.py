@@ -163,7 +163,7 @@ class NationClient:
 # --- SMS and voice: the local Twilio server, its callbacks through Django's test client ---------
 PLATFORM_SID = "AC" + "1" * 32
 PLATFORM_TOKEN = "platform-auth-token"
-PLATFORM_FROM = "+33700000001"
+PLATFORM_FROM = "+33756000001"
 
 
 def _post_through_django(url: str, params: dict, token: str) -> tuple[int, str]:

@@ -59,9 +59,11 @@ def test_sms_blast_reaches_consenting_mobiles_once_and_skips_bad_numbers(in_alph
     assert creates_per_recipient(twilio) == Counter({p.phone: 1 for p in people})
     first = next(r for r in twilio.store.creates() if r.params["To"] == people[0].phone)
     assert first.params["Body"] == "Bonjour M0 !"
-    assert first.params["From"] == "+33700000001"
+    assert first.params["From"] == "+33756000001"
     assert first.params["StatusCallback"] == "http://alpha.localhost:8000/e/twilio/sms/status/"
-    reasons = dict(Delivery.objects.filter(blast=blast, status="skipped").values_list("person_id", "error"))
+    reasons = dict(
+        Delivery.objects.filter(blast=blast, status="skipped").values_list("person_id", "error")
+    )
     assert "landline" in reasons[landline.pk]
     assert "valid" in reasons[invalid.pk]
     sent = Delivery.objects.get(blast=blast, person_id=people[0].pk)
@@ -86,16 +88,33 @@ def test_forged_signature_is_refused_and_unknown_sid_is_a_noop(in_alpha, twilio)
     params = {"MessageSid": "SM" + "0" * 32, "MessageStatus": "delivered"}
     forged = telephony.RequestValidator("not-the-token").compute_signature(url, params)
     response = client.post(
-        "/e/twilio/sms/status/", params, HTTP_HOST="alpha.localhost:8000", HTTP_X_TWILIO_SIGNATURE=forged
+        "/e/twilio/sms/status/",
+        params,
+        HTTP_HOST="alpha.localhost:8000",
+        HTTP_X_TWILIO_SIGNATURE=forged,
     )
     assert response.status_code == 403
-    assert client.post("/e/twilio/sms/status/", params, HTTP_HOST="alpha.localhost:8000").status_code == 403
-    inbound = {"MessageSid": "SM" + "1" * 32, "From": "+33612000001", "To": "+33700000001", "Body": "STOP"}
-    forged = telephony.RequestValidator("nope").compute_signature("http://alpha.localhost:8000/e/twilio/sms/", inbound)
-    response = client.post("/e/twilio/sms/", inbound, HTTP_HOST="alpha.localhost:8000", HTTP_X_TWILIO_SIGNATURE=forged)
+    assert (
+        client.post("/e/twilio/sms/status/", params, HTTP_HOST="alpha.localhost:8000").status_code
+        == 403
+    )
+    inbound = {
+        "MessageSid": "SM" + "1" * 32,
+        "From": "+33612000001",
+        "To": "+33756000001",
+        "Body": "STOP",
+    }
+    forged = telephony.RequestValidator("nope").compute_signature(
+        "http://alpha.localhost:8000/e/twilio/sms/", inbound
+    )
+    response = client.post(
+        "/e/twilio/sms/", inbound, HTTP_HOST="alpha.localhost:8000", HTTP_X_TWILIO_SIGNATURE=forged
+    )
     assert response.status_code == 403 and not InboundMessage.objects.exists()
     # Correctly signed, but about a message we never sent: accepted, nothing changes.
-    status, _body = twilio.post(url, params, twilio.store.accounts[next(iter(twilio.store.accounts))])
+    status, _body = twilio.post(
+        url, params, twilio.store.accounts[next(iter(twilio.store.accounts))]
+    )
     assert status == 204 and not DeliveryEvent.objects.exists()
 
 
@@ -119,7 +138,9 @@ def test_twilio_429_and_5xx_are_retried_without_a_double_send(in_alpha, twilio):
     assert len([r for r in twilio.store.requests if r.status in (429, 500, 503)]) == 3
 
 
-def test_quiet_hours_defer_rows_to_the_morning_in_the_recipients_zone(in_alpha, twilio, monkeypatch):
+def test_quiet_hours_defer_rows_to_the_morning_in_the_recipients_zone(
+    in_alpha, twilio, monkeypatch
+):
     TwilioAccount.objects.update(quiet_start=time(21, 0), quiet_end=time(8, 0))
     people = make_phone_people(3)
     paris = ZoneInfo("Europe/Paris")
@@ -142,7 +163,9 @@ def test_quiet_hours_defer_rows_to_the_morning_in_the_recipients_zone(in_alpha, 
     assert creates_per_recipient(twilio) == Counter({p.phone: 1 for p in people})
     # A New York number sleeps on New York time: 08:01 in Paris is 02:01 there.
     assert telephony.quiet_until("+12125550123", now=clock["now"], start=time(21), end=time(8))
-    assert telephony.quiet_until("+33612000000", now=clock["now"], start=time(21), end=time(8)) is None
+    assert (
+        telephony.quiet_until("+33612000000", now=clock["now"], start=time(21), end=time(8)) is None
+    )
 
 
 def test_over_ten_segments_is_refused_with_a_clear_error(in_alpha, twilio):
@@ -158,7 +181,9 @@ def test_over_ten_segments_is_refused_with_a_clear_error(in_alpha, twilio):
 
 def test_inbound_stop_and_start_change_consent_and_land_in_the_inbox(in_alpha, twilio):
     person = make_phone_people(1)[0]
-    status, _ = twilio.inbound_sms(to=twilio_number(), from_=person.phone, body="Arrêt", url=inbound_url())
+    status, _ = twilio.inbound_sms(
+        to=twilio_number(), from_=person.phone, body="Arrêt", url=inbound_url()
+    )
     assert status == 200
     person.refresh_from_db()
     assert person.sms_consent == "withdrawn"
@@ -177,7 +202,9 @@ def test_inbound_stop_and_start_change_consent_and_land_in_the_inbox(in_alpha, t
         assert phone.keyword_of(word) == "stop", word
     assert phone.keyword_of("please stop texting") == ""
     # An unknown number is still in the inbox.
-    twilio.inbound_sms(to=twilio_number(), from_="+33698765432", body="Qui êtes-vous ?", url=inbound_url())
+    twilio.inbound_sms(
+        to=twilio_number(), from_="+33698765432", body="Qui êtes-vous ?", url=inbound_url()
+    )
     assert InboundMessage.objects.filter(from_number="+33698765432", person_id=None).exists()
     page = NationClient(in_alpha, in_alpha.owner).get("/panel/communication/inbox/")
     text = page.content.decode()
@@ -188,8 +215,12 @@ def test_transactional_sms_is_sent_by_the_sms_handler(in_alpha, twilio):
     person = make_phone_people(1)[0]
     nobody = make_phone_people(1, prefix="n", consent="unknown", start=9)[0]
     assert actions.transactional_sms(to=nobody.phone, body="x", person_id=nobody.pk) is None
-    assert actions.transactional_sms(to="+33142000000", body="x", person_id=None) is None  # landline
-    delivery = actions.transactional_sms(to=person.phone, body="Votre code : 1234", person_id=person.pk)
+    assert (
+        actions.transactional_sms(to="+33142000000", body="x", person_id=None) is None
+    )  # landline
+    delivery = actions.transactional_sms(
+        to=person.phone, body="Votre code : 1234", person_id=person.pk
+    )
     assert delivery.priority == Delivery.PRIORITY_TRANSACTIONAL and delivery.channel == "sms"
     assert pipeline.pump("sms")["sent"] == 1
     [create] = twilio.store.creates()
@@ -200,7 +231,9 @@ def test_a_nation_on_a_plan_without_sms_cannot_send(in_alpha, twilio):
     from billing.limits import _PLAN_CACHE
     from billing.models import Plan, Subscription
 
-    Subscription.objects.filter(nation=in_alpha.nation).update(plan=Plan.objects.get(code="starter"))
+    Subscription.objects.filter(nation=in_alpha.nation).update(
+        plan=Plan.objects.get(code="starter")
+    )
     _PLAN_CACHE.clear()
     make_phone_people(1)
     with pytest.raises(actions.BlastError):
@@ -224,7 +257,12 @@ def test_callbacks_cannot_reach_another_nation(in_alpha, bravo, twilio):
     connection.set_tenant(in_alpha.nation)
     assert Delivery.objects.get(person_id=person.pk).outcome == ""
     # An inbound STOP sent to bravo's URL does not unsubscribe alpha's person.
-    twilio.inbound_sms(to=twilio_number(), from_=person.phone, body="STOP", url="http://bravo.localhost:8000/e/twilio/sms/")
+    twilio.inbound_sms(
+        to=twilio_number(),
+        from_=person.phone,
+        body="STOP",
+        url="http://bravo.localhost:8000/e/twilio/sms/",
+    )
     connection.set_tenant(in_alpha.nation)
     person.refresh_from_db()
     assert person.sms_consent == "granted" and not InboundMessage.objects.exists()
@@ -234,7 +272,7 @@ def test_callbacks_cannot_reach_another_nation(in_alpha, bravo, twilio):
 
 
 def twilio_number() -> str:
-    return "+33700000001"
+    return "+33756000001"
 
 
 def inbound_url() -> str:
