@@ -33,10 +33,17 @@ Post = Callable[[str, dict[str, str], str], tuple[int, str]]
 def post_http(url: str, params: dict[str, str], token: str) -> tuple[int, str]:
     """POST form-encoded params to `url`, signed like Twilio does."""
     signature = RequestValidator(token).compute_signature(url, params)
+    parts = urlsplit(url)
+    target = url
+    if (parts.hostname or "").endswith(".localhost"):
+        # <nation>.localhost is loopback in browsers but not for every resolver: connect to
+        # 127.0.0.1 and name the host in the Host header (the signed URL stays the same).
+        target = parts._replace(netloc=f"127.0.0.1:{parts.port or 80}").geturl()
     request = urllib.request.Request(  # noqa: S310 - http(s) to our own app
-        url,
+        target,
         data=urlencode(params).encode(),
         headers={
+            "Host": parts.netloc,
             "X-Twilio-Signature": signature,
             "Content-Type": "application/x-www-form-urlencoded",
             "User-Agent": "TwilioProxy/1.1",
@@ -443,6 +450,7 @@ def _handler(server: LocalTwilio):
 
     class TwilioHandler(BaseHTTPRequestHandler):
         server_version = "LocalTwilio/1.0"
+        protocol_version = "HTTP/1.1"  # keep-alive, as the SDK's requests session expects
 
         def log_message(self, *args):
             pass

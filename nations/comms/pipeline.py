@@ -378,6 +378,8 @@ def pump(channel: str = "email", *, seconds: float | None = None) -> dict[str, i
             totals["failed"] += len(result.failed)
             totals["retry"] += len(result.retry)
             totals["skipped"] += len(result.skipped)
+            if len(result.deferred) == len(rows):
+                break  # the head of the queue waits for the morning: the beat's tick restarts us
             if result.connection_errors and not result.sent:
                 failures += 1
                 if failures > 4:
