@@ -95,8 +95,12 @@ class PhoneHandler:
     def send_batch(self, rows: list[Claimed], result: BatchResult, journal) -> None:
         if self.problem:
             # Nothing can go out: blasts pause with the reason, transactional rows fail.
-            self._pause({r.blast_id for r in rows if r.blast_id}, self.problem)
-            result.released += [r for r in rows if r.blast_id]
+            from .pipeline import _refund
+
+            blast_rows = [r for r in rows if r.blast_id]
+            self._pause({r.blast_id for r in blast_rows}, self.problem)
+            result.released += blast_rows
+            _refund(len(blast_rows), self.meter)  # metered when claimed; they will be again
             result.failed += [(r, self.problem) for r in rows if not r.blast_id]
             return
         people = {
