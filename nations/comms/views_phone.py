@@ -20,7 +20,7 @@ from .audience import phone_audience_summary
 from .forms import PhoneBlastForm, ScheduleForm, TwilioAccountForm
 from .models import Blast, Delivery, InboundMessage
 from .render import MergeError
-from .report import phone_report
+from .report import OUTCOME_LABELS, phone_report
 from .views import PERMISSION, _actor, _ctx, _int
 
 CHANNELS = ("sms", "voice")
@@ -177,7 +177,14 @@ def phone_detail(request, blast_id: int):
             tab=blast.channel,
             report=phone_report(blast),
             page=page,
-            rows=[{**r, "name": names.get(r["person_id"], "")} for r in page.object_list],
+            rows=[
+                {
+                    **r,
+                    "name": names.get(r["person_id"], ""),
+                    "outcome": OUTCOME_LABELS.get(r["outcome"], r["outcome"]),
+                }
+                for r in page.object_list
+            ],
         ),
     )
 
