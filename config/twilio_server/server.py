@@ -451,6 +451,10 @@ def _handler(server: LocalTwilio):
     class TwilioHandler(BaseHTTPRequestHandler):
         server_version = "LocalTwilio/1.0"
         protocol_version = "HTTP/1.1"  # keep-alive, as the SDK's requests session expects
+        # One write per response and no Nagle: headers and body in separate small packets
+        # would wait for the client's delayed ACK (40 ms a request).
+        wbufsize = 1 << 16
+        disable_nagle_algorithm = True
 
         def log_message(self, *args):
             pass

@@ -51,13 +51,13 @@ def bench_sms(report: Report) -> None:
     server.stdout.readline()
     workers: list[subprocess.Popen] = []
     try:
-        generate_people(nation.schema_name, SMS_AUDIENCE + SMS_AUDIENCE // 4)
+        generate_people(nation.schema_name, SMS_AUDIENCE * 2 + SMS_AUDIENCE // 2)
         with schema_context(nation.schema_name), connection.cursor() as cursor:
             connection.set_tenant(nation)
-            # Mobiles only (a landline would be skipped, not sent), all with SMS consent.
+            # Valid French mobiles only (the generator's +337 0… numbers are not valid numbers
+            # and would be skipped, not sent), all with SMS consent.
             cursor.execute(
-                "UPDATE people_person p SET sms_consent = 'granted' FROM people_personphone ph"
-                " WHERE ph.person_id = p.id AND ph.number = p.phone AND ph.kind = 'mobile'"
+                "UPDATE people_person SET sms_consent = 'granted' WHERE phone LIKE '+336%'"
             )
             crowd = PeopleList.objects.create(name="Bench SMS")
             cursor.execute(
@@ -90,6 +90,11 @@ def bench_sms(report: Report) -> None:
                      "-n", f"smsbench{n}@%h", "--without-heartbeat", "--without-gossip", "--without-mingle"],
                     env=env, cwd=ROOT,
                 ))  # fmt: skip
+            from django.conf import settings
+
+            # This process checks the blast before sending: the same account as the workers.
+            settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = ACCOUNT, TOKEN
+            settings.TWILIO_API_BASE, settings.TWILIO_FROM = env["TWILIO_API_BASE"], SENDER
             time.sleep(6)  # both workers up before the first task, so the two pumps run in parallel
             actions.blast_send(blast=blast, nation=nation)
             t0 = t1 = None
