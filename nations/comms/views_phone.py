@@ -4,6 +4,7 @@ through the email blasts' action view (views.blast_action): the pipeline is the 
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q
@@ -116,7 +117,7 @@ def phone_edit(request, blast_id: int):
 
 def _measure(blast: Blast) -> dict:
     """Recipients, characters, encoding, segments and cost of the blast as composed."""
-    out: dict = {"channel": blast.channel}
+    out: dict = {"channel": blast.channel, "currency": settings.COMMS_SMS_PRICE_CURRENCY}
     try:
         out["summary"] = phone_audience_summary(blast)
     except FilterError as error:
