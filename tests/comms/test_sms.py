@@ -277,3 +277,24 @@ def twilio_number() -> str:
 
 def inbound_url() -> str:
     return "http://alpha.localhost:8000/e/twilio/sms/"
+
+
+def test_a_nation_sees_only_its_own_inbox_and_texts(in_alpha, bravo, twilio):
+    person = make_phone_people(1)[0]
+    twilio.inbound_sms(
+        to=twilio_number(), from_=person.phone, body="Alpha secret reply", url=inbound_url()
+    )
+    blast = start(make_phone_blast(name="Alpha secret text"), in_alpha.nation)
+    bravo_owner = NationClient(bravo, bravo.owner)
+    inbox = bravo_owner.get("/panel/communication/inbox/").content.decode()
+    assert "Alpha secret reply" not in inbox and "No replies yet" in inbox
+    listing = bravo_owner.get("/panel/communication/texts/sms/").content.decode()
+    assert "Alpha secret text" not in listing
+    assert (
+        bravo_owner.get(f"/panel/communication/texts/blast/{blast.pk}/report/").status_code == 404
+    )
+    connection.set_tenant(in_alpha.nation)
+    mine = (
+        NationClient(in_alpha, in_alpha.owner).get("/panel/communication/inbox/").content.decode()
+    )
+    assert "Alpha secret reply" in mine
