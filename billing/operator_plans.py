@@ -20,7 +20,21 @@ from .models import Plan
 
 FEATURE_CHOICES = [
     (f, f)
-    for f in ["site", "people", "donations", "email", "api", "sms", "automations", "custom_fields", "voice", "social", "webhooks", "priority_queue", "top_api_rate"]
+    for f in [
+        "site",
+        "people",
+        "donations",
+        "email",
+        "api",
+        "sms",
+        "automations",
+        "custom_fields",
+        "voice",
+        "social",
+        "webhooks",
+        "priority_queue",
+        "top_api_rate",
+    ]
 ]
 
 

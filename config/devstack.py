@@ -194,6 +194,22 @@ def cmd_run(argv: list[str]) -> int:
                 env=env,
                 cwd=ROOT,
             )
+        twilio_child = None
+        if not env.get("TWILIO_ACCOUNT_SID"):
+            # No Twilio credentials: the local Twilio server stands in (config/twilio_server),
+            # delivering messages and answering calls on its own, callbacks signed.
+            twilio_port = env.get("TWILIO_LOCAL_PORT", "12112")
+            env["TWILIO_ACCOUNT_SID"] = "AC" + "0" * 31 + "1"
+            env["TWILIO_AUTH_TOKEN"] = "local-devstack-token"
+            env["TWILIO_API_BASE"] = f"http://127.0.0.1:{twilio_port}"
+            env.setdefault("TWILIO_FROM", "+33756000001")
+            twilio_child = subprocess.Popen(
+                [PYTHON, "-m", "config.twilio_server", "--port", twilio_port, "--auto",
+                 "--account", env["TWILIO_ACCOUNT_SID"], "--token", env["TWILIO_AUTH_TOKEN"],
+                 "--number", env["TWILIO_FROM"]],
+                env=env,
+                cwd=ROOT,
+            )  # fmt: skip
         manage(env, "migrate_schemas", "--noinput", "-v", "0")
         manage(env, "seed_demo")
         manage(env, "seed_demo_site")
@@ -238,6 +254,8 @@ def cmd_run(argv: list[str]) -> int:
         ]
         if stripe_child is not None:
             children.append(stripe_child)
+        if twilio_child is not None:
+            children.append(twilio_child)
         time.sleep(1.5)
         _say("Nations is running. Ctrl-C stops everything.")
         _say(f"  platform (signup, operator console): http://localhost:{port}/")
@@ -254,6 +272,8 @@ def cmd_run(argv: list[str]) -> int:
                 f"  local Stripe server (no STRIPE_SECRET_KEY set): {env['STRIPE_API_BASE']}/ "
                 "— pay with 4242 4242 4242 4242; 4000 0000 0000 0002 is declined"
             )
+        if twilio_child is not None:
+            _say(f"  local Twilio server (no TWILIO_ACCOUNT_SID set): {env['TWILIO_API_BASE']}/")
         try:
             while all(child.poll() is None for child in children):
                 time.sleep(0.5)

@@ -216,6 +216,28 @@ COMMS_BOUNCE_IMAP_URL = secret("COMMS_BOUNCE_IMAP_URL", "")
 COMMS_BOUNCE_MAILDIR = env("COMMS_BOUNCE_MAILDIR", default="")
 ANYMAIL = {"WEBHOOK_SECRET": secret("ANYMAIL_WEBHOOK_SECRET", "") or None}
 
+# --- SMS and voice (Twilio; nations/comms/telephony.py) -----------------------------------------
+# The platform's account, used by nations that do not connect their own (metered by plan).
+# TWILIO_API_BASE points the official SDK at the local Twilio server (config/twilio_server).
+TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = secret("TWILIO_AUTH_TOKEN", "")
+TWILIO_API_BASE = env("TWILIO_API_BASE", default="")
+TWILIO_FROM = env("TWILIO_FROM", default="")  # the platform's sender number or alphanumeric id
+TWILIO_TIMEOUT = env.float("TWILIO_TIMEOUT", default=10.0)
+COMMS_RATES["sms"] = {
+    "global": env.float("COMMS_SMS_RATE", default=1000.0),
+    "nation": env.float("COMMS_SMS_NATION_RATE", default=100.0),
+}
+COMMS_RATES["voice"] = {
+    "global": env.float("COMMS_VOICE_RATE", default=100.0),
+    "nation": env.float("COMMS_VOICE_NATION_RATE", default=10.0),
+}
+COMMS_SMS_SEGMENT_PRICE = env.float(
+    "COMMS_SMS_SEGMENT_PRICE", default=0.08
+)  # estimate, per segment
+COMMS_SMS_PRICE_CURRENCY = env("COMMS_SMS_PRICE_CURRENCY", default="EUR")
+COMMS_VOICE_AUDIO_MAX_BYTES = env.int("COMMS_VOICE_AUDIO_MAX_BYTES", default=5 * 1024 * 1024)
+
 # --- Custom domains --------------------------------------------------------------------------
 NATIONS_DNS_RESOLVER = env("NATIONS_DNS_RESOLVER", default="tenants.dns.SystemResolver")
 NATIONS_DNS_NAMESERVERS = env.list("NATIONS_DNS_NAMESERVERS", default=[])

@@ -465,4 +465,3 @@ def _local_dispute_close(req: Request, did: str):
     dispute["status"] = outcome
     st.emit("charge.dispute.closed", dispute, account=dispute.get("_account"))
     return dispute
-

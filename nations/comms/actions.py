@@ -149,8 +149,13 @@ def blast_save(*, blast: Blast | None = None, actor: Actor = SYSTEM, **fields) -
     return blast
 
 
-def blast_check(blast: Blast, nation) -> BlastTemplate:
+def blast_check(blast: Blast, nation) -> BlastTemplate | None:
     """Raise BlastError unless the blast can be sent: a sender, a subject, a body that renders."""
+    if blast.channel in ("sms", "voice"):
+        from .phone import phone_blast_check
+
+        phone_blast_check(blast, nation)
+        return None
     if blast.broadcaster_id is None:
         raise BlastError(_("Pick who the email is from (add a sender first)."))
     if not blast.subject.strip():
@@ -313,6 +318,46 @@ def transactional_send(
         },
     )
     start_pumps("email", transactional=True)
+    return delivery
+
+
+def transactional_sms(
+    *, to: str, body: str, person_id: int | None, kind: str = "transactional"
+) -> Delivery | None:
+    """Queue one text (an automation step, a confirmation) ahead of every SMS blast, sent after
+    the caller's transaction commits through the same pipeline (quiet hours, rate, journal).
+
+    Queues nothing and returns None when the person has not given SMS consent or `to` is not a
+    valid mobile number. Raises telephony.TelephonyError for a text over 10 segments."""
+    from .tasks import start_pumps
+    from .telephony import check_size, mobile_number
+
+    if person_id is not None:
+        person = Person.objects.filter(pk=person_id, is_erased=False).only("sms_consent").first()
+        if person is None or person.sms_consent != Consent.GRANTED:
+            return None
+    number, _why = mobile_number(to, region=getattr(connection.tenant, "country", "") or "FR")
+    if not number:
+        return None
+    if (
+        person_id is None
+        and Person.objects.filter(phone=number)
+        .exclude(sms_consent=Consent.GRANTED)
+        .filter(sms_consent=Consent.WITHDRAWN)
+        .exists()
+    ):
+        return None  # whoever owns this number asked for no texts
+    check_size(body)
+    delivery = Delivery.objects.create(
+        channel="sms",
+        blast=None,
+        person_id=person_id,
+        address=number,
+        priority=Delivery.PRIORITY_TRANSACTIONAL,
+        kind=kind,
+        payload={"body": body},
+    )
+    start_pumps("sms", transactional=True)
     return delivery
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils.translation import gettext as _
 
 from nations.people.filters import FilterError, segment_people
-from nations.people.models import Consent, Person, PersonEmail
+from nations.people.models import Consent, Person, PersonEmail, PersonPhone
 
 from .models import Blast
 
@@ -54,4 +54,49 @@ def audience_summary(blast: Blast) -> dict[str, int]:
         "recipients": recipients,
         "no_consent": no_consent,
         "excluded": total - recipients,
+    }
+
+
+# --- SMS and voice: a phone number and the channel's consent -----------------------------------
+PHONE_CONSENT = {"sms": "sms_consent", "voice": "phone_consent"}
+
+
+def reachable_by_phone(people: QuerySet[Person], channel: str) -> QuerySet[Person]:
+    """Those of `people` a text (sms_consent) or a call (phone_consent) may go to. Numbers are
+    checked again when sent (a landline or an invalid number is skipped with the reason)."""
+    return people.exclude(phone="").filter(**{PHONE_CONSENT[channel]: Consent.GRANTED}).order_by()
+
+
+def recipients(blast: Blast) -> QuerySet:
+    """(person id, address) of everyone the blast goes to, for the snapshot."""
+    people = audience_people(blast)
+    if blast.channel in PHONE_CONSENT:
+        people = reachable_by_phone(people, blast.channel).annotate(address=F("phone"))
+    else:
+        people = reachable(people).annotate(address=F("email"))
+    return people.values_list("id", "address")
+
+
+def phone_audience_summary(blast: Blast) -> dict[str, int]:
+    people = audience_people(blast).order_by()
+    field = PHONE_CONSENT[blast.channel]
+    total = people.count()
+    reached = reachable_by_phone(people, blast.channel)
+    landlines = 0
+    if blast.channel == "sms":
+        landlines = reached.filter(
+            Exists(
+                PersonPhone.objects.filter(
+                    person=OuterRef("pk"), number=OuterRef("phone"), kind="landline"
+                )
+            )
+        ).count()
+    recipients_n = reached.count() - landlines
+    return {
+        "audience": total,
+        "recipients": recipients_n,
+        "no_consent": people.exclude(phone="").exclude(**{field: Consent.GRANTED}).count(),
+        "no_phone": people.filter(phone="").count(),
+        "landlines": landlines,
+        "excluded": total - recipients_n,
     }

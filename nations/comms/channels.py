@@ -193,7 +193,13 @@ class EmailHandler:
         self.backend.close()
 
 
-HANDLERS = {"email": EmailHandler}
+def _phone_handlers() -> dict:
+    from .channels_phone import SmsHandler, VoiceHandler
+
+    return {"sms": SmsHandler, "voice": VoiceHandler}
+
+
+HANDLERS = {"email": EmailHandler, **_phone_handlers()}
 
 
 def handler_for(channel: str, nation):

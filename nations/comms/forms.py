@@ -10,7 +10,7 @@ from django.utils.translation import ngettext
 
 from nations.people.models import PeopleList, Segment
 
-from .models import Blast, Broadcaster, SendingBackend
+from .models import Blast, Broadcaster, SendingBackend, TwilioAccount
 
 
 class BroadcasterForm(forms.ModelForm):
@@ -176,3 +176,129 @@ class SendingBackendForm(forms.ModelForm):
 
     def clean_smtp_security(self):
         return self.cleaned_data.get("smtp_security") or "starttls"
+
+
+# --- SMS and voice -------------------------------------------------------------------------------
+class PhoneBlastForm(forms.ModelForm):
+    """An SMS or voice blast: the text (merge fields), the sender, the audience; for voice an
+    audio file (or the text read aloud) and the number "press 1" reaches."""
+
+    class Meta:
+        model = Blast
+        fields = [
+            "name",
+            "sender",
+            "text",
+            "audio",
+            "forward_to",
+            "audience",
+            "segment",
+            "people_list",
+        ]
+        widgets = {
+            "text": forms.Textarea(attrs={"rows": 6}),
+            "audience": forms.RadioSelect,
+        }
+        labels = {"segment": _("Segment"), "people_list": _("List"), "name": _("Internal name")}
+
+    def __init__(self, *args, channel: str, senders: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.channel = channel
+        self.fields["name"].required = True
+        self.fields["sender"] = forms.ChoiceField(
+            label=_("From"), choices=[(s, s) for s in senders], required=bool(senders)
+        )
+        self.fields["segment"].queryset = Segment.objects.order_by("name")
+        self.fields["people_list"].queryset = PeopleList.objects.order_by("name")
+        self.fields["audience"].choices = [
+            (Blast.Audience.SEGMENT, _("A segment")),
+            (Blast.Audience.LIST, _("A list")),
+            (Blast.Audience.EVERYONE, _("Everyone with consent")),
+        ]
+        if channel == "sms":
+            del self.fields["audio"], self.fields["forward_to"]
+            self.fields["text"].required = True
+            self.fields["text"].help_text = _(
+                'Merge fields: {{ person.first_name | default: "ami" }}, {{ person.city }}. '
+                "Only people with SMS consent and a mobile number get it; a STOP reply unsubscribes."
+            )
+        else:
+            self.fields["text"].label = _("Text read aloud (if no audio file)")
+            self.fields["text"].help_text = _(
+                "Read by text-to-speech in your nation's language when no audio file is given."
+            )
+            self.fields["audio"].help_text = _("MP3 or WAV, 5 MB at most.")
+            self.fields["forward_to"].help_text = _(
+                "Who answers when someone presses 1 (leave empty to use the number in the SMS settings)."
+            )
+
+    def clean_audio(self):
+        from .actions import BlastError
+        from .phone import audio_check
+
+        upload = self.cleaned_data.get("audio")
+        if upload and hasattr(upload, "content_type"):
+            try:
+                audio_check(upload)
+            except BlastError as error:
+                raise forms.ValidationError(str(error)) from error
+        return upload
+
+    def clean_forward_to(self):
+        from .telephony import callable_number
+
+        value = self.cleaned_data.get("forward_to", "").strip()
+        if not value:
+            return ""
+        number, _why = callable_number(value)
+        if not number:
+            raise forms.ValidationError(_("Enter a valid phone number, e.g. +33 6 12 34 56 78."))
+        return number
+
+    def clean(self):
+        data = super().clean()
+        if data.get("audience") == Blast.Audience.SEGMENT and not data.get("segment"):
+            self.add_error("segment", _("Pick a segment."))
+        if data.get("audience") == Blast.Audience.LIST and not data.get("people_list"):
+            self.add_error("people_list", _("Pick a list."))
+        if self.channel == "voice" and not (data.get("audio") or data.get("text", "").strip()):
+            self.add_error("text", _("Upload an audio message or write the text to be read."))
+        return data
+
+
+class TwilioAccountForm(forms.Form):
+    mode = forms.ChoiceField(
+        label=_("Account"), choices=TwilioAccount.Mode.choices, widget=forms.RadioSelect
+    )
+    account_sid = forms.CharField(label=_("Account SID"), required=False, max_length=40)
+    auth_token = forms.CharField(
+        label=_("Auth token"),
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("Stored encrypted. Leave empty to keep the saved one."),
+    )
+    senders = forms.CharField(
+        label=_("Senders"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "One a line: your Twilio numbers (+33 7 00 00 00 01) or an alphanumeric sender id "
+            "(up to 11 letters and digits, e.g. MaCampagne; texts only, no replies)."
+        ),
+    )
+    quiet_start = forms.TimeField(
+        label=_("Quiet hours from"), widget=forms.TimeInput(attrs={"type": "time"})
+    )
+    quiet_end = forms.TimeField(label=_("to"), widget=forms.TimeInput(attrs={"type": "time"}))
+    forward_to = forms.CharField(
+        label=_("Staff number for “press 1”"), required=False, max_length=20
+    )
+
+    def clean_senders(self):
+        from .telephony import TelephonyError, clean_sender
+
+        lines = [line.strip() for line in self.cleaned_data["senders"].splitlines() if line.strip()]
+        try:
+            return [clean_sender(line) for line in lines]
+        except TelephonyError as error:
+            raise forms.ValidationError(str(error)) from error

@@ -8,6 +8,8 @@ deliveries with a higher priority and their rendered content in `payload`. See p
 
 from __future__ import annotations
 
+from datetime import time
+
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -97,6 +99,14 @@ class Blast(models.Model):
     )
     ab_decide_at = models.DateTimeField(null=True, blank=True)
     ab_winner = models.CharField(max_length=1, blank=True)
+
+    # SMS and voice: the text (Liquid merge fields; for voice, what text-to-speech reads when
+    # no audio file is given), the sender number or alphanumeric id, the recorded message, and
+    # the staff number a callee reaches by pressing 1.
+    text = models.TextField(_("message"), blank=True)
+    sender = models.CharField(_("from"), max_length=20, blank=True)
+    audio = models.FileField(_("audio message"), upload_to="voice/%Y/%m/", blank=True)
+    forward_to = models.CharField(_("staff number for “press 1”"), max_length=20, blank=True)
     audience = models.CharField(max_length=10, choices=Audience.choices, default=Audience.SEGMENT)
     segment = models.ForeignKey(
         "people.Segment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -190,6 +200,10 @@ class Delivery(models.Model):
     variant = models.CharField(max_length=1, blank=True, default="")
     payload = models.JSONField(null=True, blank=True)  # transactional: the rendered message
     message_id = models.CharField(max_length=200, blank=True)
+    # SMS and voice: Twilio's message or call SID (status callbacks find the row by it), and
+    # what became of it (delivered, undelivered; answered, voicemail, no-answer, busy, failed).
+    provider_id = models.CharField(max_length=64, blank=True)
+    outcome = models.CharField(max_length=20, blank=True)
     claimed_by = models.CharField(max_length=80, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -217,6 +231,9 @@ class Delivery(models.Model):
                 fields=["claimed_at"], name="delivery_sending", condition=Q(status="sending")
             ),
             models.Index(fields=["person_id"], name="delivery_person"),
+            models.Index(
+                fields=["provider_id"], name="delivery_provider", condition=~Q(provider_id="")
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -290,3 +307,41 @@ class SendingBackend(models.Model):
         help_text=_("Mailgun only: the domain your Mailgun account sends from."),
     )
     updated_at = models.DateTimeField(default=timezone.now)
+
+
+class TwilioAccount(models.Model):
+    """The nation's SMS and voice settings (one row): its own Twilio account or the platform's,
+    sender numbers / alphanumeric ids, quiet hours and the staff number calls forward to."""
+
+    class Mode(models.TextChoices):
+        PLATFORM = "platform", _("The platform's account (billed with your plan)")
+        OWN = "own", _("Our own Twilio account")
+
+    mode = models.CharField(
+        _("account"), max_length=10, choices=Mode.choices, default=Mode.PLATFORM
+    )
+    account_sid = models.CharField(_("account SID"), max_length=40, blank=True)
+    auth_token = EncryptedTextField(_("auth token"), blank=True)
+    senders = models.JSONField(_("senders"), default=list, blank=True)
+    quiet_start = models.TimeField(_("quiet hours start"), default=time(21, 0))
+    quiet_end = models.TimeField(_("quiet hours end"), default=time(8, 0))
+    forward_to = models.CharField(_("staff number for “press 1”"), max_length=20, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    check_error = models.CharField(max_length=300, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+
+class InboundMessage(models.Model):
+    """A text someone sent to one of the nation's numbers (the Inbox)."""
+
+    provider_id = models.CharField(max_length=64, unique=True)
+    from_number = models.CharField(max_length=20)
+    to_number = models.CharField(max_length=20)
+    body = models.TextField(blank=True)
+    person_id = models.BigIntegerField(null=True, blank=True)
+    keyword = models.CharField(max_length=10, blank=True)  # stop / start when it was one
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["from_number"], name="inbound_from")]

@@ -29,6 +29,7 @@ import logging
 import random
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -42,13 +43,14 @@ from billing.state import can_send
 from nations.people.filters import FilterError
 
 from . import rate
-from .audience import audience_people, reachable
+from .audience import recipients
 from .journal import handed_over, is_alive, open_journal, worker_name
 from .models import Blast, Delivery
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
+METRICS = {"email": "emails", "sms": "sms"}  # billing meters of the metered channels
 
 
 # --- 1. snapshot -------------------------------------------------------------------------------
@@ -58,7 +60,7 @@ def snapshot(blast_id: int) -> int:
     if blast.status != Blast.Status.PREPARING:
         return blast.total
     try:
-        people = reachable(audience_people(blast)).values_list("id", "email")
+        people = recipients(blast)
         sql, params = people.query.sql_with_params()
     except FilterError as error:
         Blast.objects.filter(pk=blast.pk).update(
@@ -79,8 +81,9 @@ def snapshot(blast_id: int) -> int:
     status = Delivery.Status.HELD if blast.is_ab else Delivery.Status.QUEUED
     insert = (
         "INSERT INTO comms_delivery (channel, blast_id, person_id, address, status, priority,"
-        " kind, variant, message_id, claimed_by, attempts, error, created_at)"
-        f" SELECT %s, %s, a.id, a.email, %s, %s, 'blast', '', '', '', 0, '', now()"
+        " kind, variant, message_id, claimed_by, attempts, error, created_at, provider_id,"
+        " outcome)"
+        " SELECT %s, %s, a.id, a.address, %s, %s, 'blast', '', '', '', 0, '', now(), '', ''"
         f" FROM ({sql}) AS a WHERE a.id >= %s AND a.id < %s ON CONFLICT DO NOTHING"
     )
     for start in range(low, high + 1, step):
@@ -177,6 +180,9 @@ class BatchResult:
     retry: list[tuple[Claimed, str]] = field(default_factory=list)
     skipped: list[tuple[Claimed, str]] = field(default_factory=list)
     released: list[Claimed] = field(default_factory=list)  # back to the queue, untouched
+    # Back to the queue until a given time (SMS quiet hours: deferred, never dropped).
+    deferred: list[tuple[Claimed, datetime]] = field(default_factory=list)
+    provider_ids: dict[int, str] = field(default_factory=dict)  # row id -> the provider's id
     connection_errors: int = 0
 
 
@@ -186,6 +192,8 @@ def _meter(nation, channel_handler, rows: list[Claimed], result: BatchResult) ->
     blast_rows = [r for r in rows if r.blast_id]
     other = [r for r in rows if not r.blast_id]
     metric = channel_handler.meter
+    if metric is None:  # a channel without a monthly meter (voice: the plan's feature gates it)
+        return rows
     if other:
         meter_increment(nation, metric, len(other))
     if not blast_rows:
@@ -210,16 +218,21 @@ def _unnest_update(cursor, sql_set: str, rows: list[tuple[int, str]]) -> None:
         )
 
 
-def _refund(count: int, metric: str = "emails") -> None:
+def _refund(count: int, metric: str | None = "emails") -> None:
     """Give back what was metered for messages that will be sent (and metered) again."""
-    if count > 0:
+    if count > 0 and metric:
         meter_increment(connection.tenant, metric, -count)
 
 
-def mark(result: BatchResult, *, subjects: dict[int, str]) -> None:
+def mark(
+    result: BatchResult,
+    *,
+    subjects: dict[int, str],
+    timeline_kind: str | None = "email_sent",
+    metric: str = "emails",
+) -> None:
     """Record a batch's outcome in one transaction (rows, blast counters, timelines)."""
     from nations.people.actions import activities_record_many
-    from nations.people.models import Activity
 
     retry = [(r, e) for r, e in result.retry if r.attempts < MAX_ATTEMPTS]
     failed = result.failed + [(r, e) for r, e in result.retry if r.attempts >= MAX_ATTEMPTS]
@@ -253,22 +266,40 @@ def mark(result: BatchResult, *, subjects: dict[int, str]) -> None:
             [(r.id, "") for r in result.released],
         )
         _unnest_update(cursor, "status = 'skipped', error = v.err", result_skipped(result))
+        _unnest_update(cursor, "provider_id = v.err", list(result.provider_ids.items()))
+        if result.deferred:
+            cursor.execute(
+                "UPDATE comms_delivery d SET status = 'queued', claimed_by = '', error = v.err,"
+                " claimed_at = v.at, attempts = d.attempts - 1"
+                " FROM unnest(%s::bigint[], %s::timestamptz[], %s::text[]) AS v(id, at, err)"
+                " WHERE d.id = v.id",
+                [
+                    [r.id for r, _at in result.deferred],
+                    [at for _r, at in result.deferred],
+                    [
+                        _("quiet hours: sent after %(at)s")
+                        % {"at": at.isoformat(timespec="minutes")}
+                        for _r, at in result.deferred
+                    ],
+                ],
+            )
         for blast_id, (sent, failed_n, skipped) in counts.items():
             Blast.objects.filter(pk=blast_id).update(
                 sent_count=F("sent_count") + sent,
                 failed_count=F("failed_count") + failed_n,
                 skipped_count=F("skipped_count") + skipped,
             )
-        _refund(sum(1 for r, _e in retry if r.blast_id))
+        _refund(sum(1 for r, _e in retry if r.blast_id), metric)
+        _refund(sum(1 for r, _at in result.deferred if r.blast_id), metric)
         entries = [
             (
                 r.person_id,
-                Activity.Kind.EMAIL_SENT,
+                timeline_kind,
                 subjects.get(r.blast_id or 0, ""),
                 {"blast": r.blast_id, "delivery": r.id},
             )
             for r in result.sent
-            if r.person_id and r.blast_id
+            if r.person_id and r.blast_id and timeline_kind
         ]
         if entries:
             activities_record_many(entries=entries)
@@ -346,12 +377,19 @@ def pump(channel: str = "email", *, seconds: float | None = None) -> dict[str, i
             result = BatchResult()
             to_send = _meter(nation, handler, rows, result)
             handler.send_batch(to_send, result, lambda row_id: journal.handing_over(schema, row_id))
-            mark(result, subjects=handler.subjects)
+            mark(
+                result,
+                subjects=handler.subjects,
+                timeline_kind=getattr(handler, "timeline_kind", "email_sent"),
+                metric=handler.meter,
+            )
             journal.clear()
             totals["sent"] += len(result.sent)
             totals["failed"] += len(result.failed)
             totals["retry"] += len(result.retry)
             totals["skipped"] += len(result.skipped)
+            if len(result.deferred) == len(rows):
+                break  # the head of the queue waits for the morning: the beat's tick restarts us
             if result.connection_errors and not result.sent:
                 failures += 1
                 if failures > 4:
@@ -376,7 +414,7 @@ def reap(*, older_than: float | None = None) -> dict[str, int]:
     cutoff = timezone.now() - timezone.timedelta(seconds=seconds)
     stuck = list(
         Delivery.objects.filter(status=Delivery.Status.SENDING, claimed_at__lte=cutoff).values_list(
-            "pk", "blast_id", "claimed_by"
+            "pk", "blast_id", "claimed_by", "channel"
         )
     )
     stuck = [row for row in stuck if not is_alive(row[2])]
@@ -394,7 +432,7 @@ def reap(*, older_than: float | None = None) -> dict[str, int]:
             error=_("confirmed by the hand-over journal after a worker stopped"),
         )
         per_blast: dict[int, int] = {}
-        for _pk, blast_id, _w in sent:
+        for _pk, blast_id, _w, _c in sent:
             if blast_id:
                 per_blast[blast_id] = per_blast.get(blast_id, 0) + 1
         if done:
@@ -404,5 +442,9 @@ def reap(*, older_than: float | None = None) -> dict[str, int]:
             status=Delivery.Status.QUEUED, claimed_by="", claimed_at=None
         )
         # They were metered when claimed and will be again when sent.
-        _refund(sum(1 for pk, blast_id, _w in stuck if pk in set(again) and blast_id))
+        requeued = set(again)
+        for channel, metric in METRICS.items():
+            _refund(
+                sum(1 for pk, b, _w, c in stuck if pk in requeued and b and c == channel), metric
+            )
     return {"sent": done, "queued": queued}

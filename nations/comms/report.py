@@ -179,3 +179,72 @@ def timeline_chart(blast: Blast) -> str:
         )
     parts.append("</svg>")
     return "".join(parts)
+
+
+# --- SMS and voice -----------------------------------------------------------------------------
+OUTCOME_LABELS = {
+    "delivered": _("Delivered"),
+    "undelivered": _("Undelivered"),
+    "failed": _("Failed"),
+    "sent": _("Sent (no delivery report yet)"),
+    "answered": _("Answered"),
+    "voicemail": _("Voicemail"),
+    "no-answer": _("No answer"),
+    "busy": _("Busy"),
+}
+
+
+def phone_report(blast: Blast) -> dict:
+    """Outcome counts of an SMS or voice blast, why rows were not sent, and (voice) the people
+    who pressed 9. The same Delivery rows as email, read by outcome instead of opens."""
+    rows = Delivery.objects.filter(blast=blast)
+    statuses = dict(rows.values_list("status").annotate(n=Count("id")).order_by())
+    outcomes = dict(
+        rows.filter(status=Delivery.Status.SENT)
+        .values_list("outcome")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    sent = statuses.get(Delivery.Status.SENT, 0)
+    keys = (
+        ["delivered", "undelivered", "failed"]
+        if blast.channel == "sms"
+        else ["answered", "voicemail", "no-answer", "busy", "failed"]
+    )
+    figures = [
+        {"label": _("Sent") if blast.channel == "sms" else _("Called"), "value": sent, "rate": ""}
+    ]
+    figures += [
+        {
+            "label": OUTCOME_LABELS[k],
+            "value": outcomes.get(k, 0),
+            "rate": _pct(outcomes.get(k, 0), sent),
+        }
+        for k in keys
+    ]
+    waiting = outcomes.get("", 0) + outcomes.get("sent", 0)
+    if blast.channel == "voice":
+        from nations.people.models import ConsentChange
+
+        pressed = ConsentChange.objects.filter(
+            source="voice:press-9",
+            person_id__in=rows.filter(status=Delivery.Status.SENT).values("person_id"),
+        ).count()
+        figures.append(
+            {
+                "label": _("Pressed 9 (never call again)"),
+                "value": pressed,
+                "rate": _pct(pressed, sent),
+            }
+        )
+    figures.append({"label": _("Waiting for a report"), "value": waiting, "rate": ""})
+    figures.append(
+        {"label": _("Failed to send"), "value": statuses.get(Delivery.Status.FAILED, 0), "rate": ""}
+    )
+    reasons = list(
+        rows.filter(status__in=(Delivery.Status.SKIPPED, Delivery.Status.FAILED))
+        .values_list("error")
+        .annotate(n=Count("id"))
+        .order_by("-n")[:10]
+    )
+    return {"figures": figures, "reasons": reasons}

@@ -39,9 +39,9 @@ def _ctx(**extra):
 
 @staff_required(PERMISSION)
 def blasts(request):
-    page = Paginator(Blast.objects.select_related("broadcaster"), 25).get_page(
-        request.GET.get("page")
-    )
+    page = Paginator(
+        Blast.objects.filter(channel="email").select_related("broadcaster"), 25
+    ).get_page(request.GET.get("page"))
     return render(
         request,
         "comms/blast_list.html",
@@ -65,6 +65,8 @@ def blast_new(request):
 @staff_required(PERMISSION)
 def blast_edit(request, blast_id: int):
     blast = get_object_or_404(Blast, pk=blast_id)
+    if blast.channel != "email":
+        return redirect("panel:comms:phone_edit", blast.pk)
     if not blast.is_editable:
         return redirect("panel:comms:detail", blast.pk)
     form = BlastForm(request.POST or None, instance=blast)
@@ -158,6 +160,8 @@ def blast_detail(request, blast_id: int):
     blast = get_object_or_404(
         Blast.objects.select_related("broadcaster", "segment", "people_list"), pk=blast_id
     )
+    if blast.channel != "email":
+        return redirect("panel:comms:phone_detail", blast.pk)
     if blast.status == Blast.Status.DRAFT:
         return redirect("panel:comms:edit", blast.pk)
     return render(

@@ -27,6 +27,9 @@ ICONS = {
     Activity.Kind.EMAIL_SENT: "✉",
     Activity.Kind.EMAIL_OPENED: "✉",
     Activity.Kind.EMAIL_CLICKED: "↗",
+    Activity.Kind.SMS_SENT: "✆",
+    Activity.Kind.SMS_RECEIVED: "✉",
+    Activity.Kind.CALLED: "☎",
     Activity.Kind.UNSUBSCRIBED: "⊘",
     Activity.Kind.RECRUITED: "★",
     Activity.Kind.ERASED: "×",
@@ -164,6 +167,12 @@ def describe(activity: Activity) -> Entry:
         text = _("Opened the email “%(what)s”") % {"what": summary}
     elif kind == K.EMAIL_CLICKED:
         text = _("Clicked in the email “%(what)s”") % {"what": summary}
+    elif kind == K.SMS_SENT:
+        text = _("Received the text “%(what)s”") % {"what": summary}
+    elif kind == K.SMS_RECEIVED:
+        text = _("Texted: “%(what)s”") % {"what": summary}
+    elif kind == K.CALLED:
+        text = _("Called: %(what)s") % {"what": summary}
     elif kind == K.UNSUBSCRIBED:
         text = _("Unsubscribed (%(what)s)") % {"what": summary or "—"}
     elif kind == K.RECRUITED:

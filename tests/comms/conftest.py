@@ -193,6 +193,42 @@ def _dns_server():
     server = DNSServer(zone, port=port, address="127.0.0.1")
     server.start_thread()
     yield zone, port
+
+
+# --- SMS and voice: the local Twilio server, its callbacks through Django's test client ---------
+PLATFORM_SID = "AC" + "1" * 32
+PLATFORM_TOKEN = "platform-auth-token"
+PLATFORM_FROM = "+33756000001"
+
+
+def _post_through_django(url: str, params: dict, token: str) -> tuple[int, str]:
+    """How the local Twilio server's signed callbacks reach the app in tests: the same URL,
+    params and X-Twilio-Signature, handled by the whole Django stack in the test's transaction
+    (a live server thread could not see the test's uncommitted rows)."""
+    from urllib.parse import urlsplit
+
+    from django.test import Client
+    from twilio.request_validator import RequestValidator
+
+    parts = urlsplit(url)
+    signature = RequestValidator(token).compute_signature(url, params)
+    tenant = getattr(connection, "tenant", None)
+    try:
+        response = Client().post(
+            parts.path, data=params, HTTP_HOST=parts.netloc, HTTP_X_TWILIO_SIGNATURE=signature
+        )
+    finally:
+        if tenant is not None and tenant.schema_name != "public":
+            connection.set_tenant(tenant)
+    return response.status_code, response.content.decode()
+
+
+@pytest.fixture(scope="session")
+def _twilio_server():
+    from config.twilio_server import LocalTwilio
+
+    server = LocalTwilio(post=_post_through_django).start()
+    yield server
     server.stop()
 
 
@@ -205,3 +241,66 @@ def dns(_dns_server, settings):
     settings.NATIONS_DNS_PORT = port
     zone.txt.clear()
     return zone
+
+
+def twilio(_twilio_server, settings, tmp_path):
+    """The local Twilio server as the platform's account, the nation on the Campaign plan (SMS
+    and voice), quiet hours off (the quiet-hours test sets them)."""
+    from billing.limits import _PLAN_CACHE
+    from billing.models import Plan, Subscription
+
+    settings.TWILIO_ACCOUNT_SID = PLATFORM_SID
+    settings.TWILIO_AUTH_TOKEN = PLATFORM_TOKEN
+    settings.TWILIO_API_BASE = _twilio_server.url
+    settings.TWILIO_FROM = PLATFORM_FROM
+    settings.COMMS_JOURNAL_DIR = tmp_path / "journal"
+    _twilio_server.reset()
+    _twilio_server.store.accounts.clear()
+    _twilio_server.store.accounts[PLATFORM_SID] = PLATFORM_TOKEN
+    tenant = connection.tenant
+    Subscription.objects.filter(nation__schema_name=tenant.schema_name).update(
+        plan=Plan.objects.get(code="campaign")
+    )
+    _PLAN_CACHE.clear()
+    from datetime import time
+
+    from nations.comms.models import TwilioAccount
+
+    TwilioAccount.objects.all().delete()
+    TwilioAccount.objects.create(quiet_start=time(0, 0), quiet_end=time(0, 0))
+    yield _twilio_server
+    _PLAN_CACHE.clear()
+
+
+def make_phone_people(
+    n: int, *, prefix: str = "m", consent: str = "granted", phone_consent=None, start: int = 0
+) -> list[Person]:
+    """People with French mobile numbers (+33 6 12 00 00 NN) in Lyon."""
+    return Person.objects.bulk_create(
+        Person(
+            first_name=f"{prefix.title()}{i}",
+            phone=f"+336120{i:05d}",
+            sms_consent=consent,
+            phone_consent=phone_consent or consent,
+            city="Lyon",
+        )
+        for i in range(start, start + n)
+    )
+
+
+def make_phone_blast(
+    *, channel: str = "sms", text: str = "Bonjour {{ person.first_name }} !", segment=None, **fields
+) -> Blast:
+    if segment is None:
+        segment = Segment.objects.filter(name="Lyon").first() or Segment.objects.create(
+            name="Lyon", definition={"conditions": [{"field": "city", "op": "eq", "value": "Lyon"}]}
+        )
+    return actions.blast_save(
+        channel=channel,
+        subject="",
+        text=text,
+        audience=Blast.Audience.SEGMENT,
+        segment=segment,
+        name=fields.pop("name", f"{channel} blast"),
+        **fields,
+    )

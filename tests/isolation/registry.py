@@ -294,3 +294,23 @@ def _survey_question_ids(victim):
         page=survey, label=f"Victim question {victim.markers[0].email}", defaults={"position": 1}
     )
     return list(SurveyQuestion.objects.values_list("pk", flat=True)[:3])
+
+
+@register("channel")
+def _phone_channels(victim):
+    return ["sms", "voice"]
+
+
+@register("call_token")
+def _call_tokens(victim):
+    """A voice-call token for the victim's delivery, signed for another schema (all the
+    attacker's nation could mint): the victim's TwiML, key and audio URLs must refuse it."""
+    from nations.comms.models import Blast, Delivery
+    from nations.comms.tokens import make_token
+
+    blast = Blast.objects.create(channel="voice", name="victim call", subject="", text="Victim")
+    delivery = Delivery.objects.create(
+        channel="voice", blast=blast, person_id=victim.markers[0].pk,
+        address=victim.markers[0].phone, status="sent", provider_id="CA" + "9" * 32,
+    )  # fmt: skip
+    return [make_token("n_attacker", delivery.pk)]

@@ -21,6 +21,7 @@ BENCHES = (
     "billing",
     "donations",
     "comms",
+    "sms",
 )
 
 
@@ -63,6 +64,7 @@ def main(argv: list[str]) -> int:
     from .people_merge import bench_merge
     from .report import Report
     from .site import bench_site
+    from .sms import bench_sms
 
     report = Report()
     with connection.cursor() as cursor:
@@ -96,6 +98,7 @@ def main(argv: list[str]) -> int:
         "donations": bench_donations,
         "comms": bench_comms,
         "site": bench_site,
+        "sms": bench_sms,
     }
     for name in BENCHES:
         if name in chosen:
