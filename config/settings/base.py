@@ -52,6 +52,7 @@ TENANT_APPS = [
     "nations.site",
     "nations.donations",
     "nations.comms",
+    "nations.social",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [a for a in TENANT_APPS if a not in SHARED_APPS]
 
@@ -139,6 +140,7 @@ CELERY_BEAT_SCHEDULE = {
     "purge-nations-due-for-deletion": {"task": "tenants.purge_due_nations", "schedule": 3600.0},
     "billing-state-transitions": {"task": "billing.tick", "schedule": 900.0},
     "comms-tick": {"task": "comms.tick", "schedule": 60.0},
+    "social-tick": {"task": "social.tick", "schedule": 60.0},
 }
 
 # --- Accounts and security -------------------------------------------------------------------
@@ -205,6 +207,17 @@ COMMS_SPF_INCLUDE = env("COMMS_SPF_INCLUDE", default=f"include:_spf.{PLATFORM_DO
 # message in pure Python, so turn it on where no relay signs for you).
 COMMS_DKIM_SIGN = env.bool("COMMS_DKIM_SIGN", default=False)
 ANYMAIL = {"WEBHOOK_SECRET": secret("ANYMAIL_WEBHOOK_SECRET", "") or None}
+
+# --- Social posts (X, Mastodon) ----------------------------------------------------------------
+# The platform's X app (OAuth 1.0a consumer key and secret); nations bring their access tokens.
+# SOCIAL_X_API_BASE sends tweepy's requests to another server (the local one of config/
+# social_server, which `make run` starts when no key is set); empty means api.twitter.com.
+SOCIAL_X_CONSUMER_KEY = secret("SOCIAL_X_CONSUMER_KEY", "")
+SOCIAL_X_CONSUMER_SECRET = secret("SOCIAL_X_CONSUMER_SECRET", "")
+SOCIAL_X_API_BASE = env("SOCIAL_X_API_BASE", default="")
+# Mastodon instances must be https, except with this on (the local server in dev and tests).
+SOCIAL_MASTODON_ALLOW_HTTP = env.bool("SOCIAL_MASTODON_ALLOW_HTTP", default=False)
+COMMS_RATES["social"] = {"global": 50.0, "nation": 5.0}  # posts/s: networks throttle hard
 
 # --- Custom domains --------------------------------------------------------------------------
 NATIONS_DNS_RESOLVER = env("NATIONS_DNS_RESOLVER", default="tenants.dns.SystemResolver")

@@ -188,7 +188,13 @@ class EmailHandler:
         self.backend.close()
 
 
-HANDLERS = {"email": EmailHandler}
+def _social(nation):
+    from nations.social.channel import SocialHandler  # posts to X and Mastodon (nations/social)
+
+    return SocialHandler(nation)
+
+
+HANDLERS = {"email": EmailHandler, "social": _social}
 
 
 def handler_for(channel: str, nation):

@@ -178,6 +178,8 @@ def _meter(nation, channel_handler, rows: list[Claimed], result: BatchResult) ->
     blast_rows = [r for r in rows if r.blast_id]
     other = [r for r in rows if not r.blast_id]
     metric = channel_handler.meter
+    if metric is None:  # a channel outside the plans' meters (social posts)
+        return rows
     if other:
         meter_increment(nation, metric, len(other))
     if not blast_rows:

@@ -70,7 +70,7 @@ def tick_nation(*, reap_after: float | None = None) -> dict:
     reaped = pipeline.reap(older_than=reap_after)
     restarted = 0
     schema = connection.schema_name
-    for channel in ("email",):
+    for channel in ("email", "social"):
         waiting = (
             Delivery.objects.filter(
                 status=Delivery.Status.QUEUED, channel=channel, blast__isnull=True
