@@ -3,6 +3,7 @@ schema, call an action, respond. Everything needs `comms.send`."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
@@ -87,9 +88,10 @@ def _accounts_page(request, *, x_form=None, mastodon_form=None, status=200):
         "social/accounts.html",
         _ctx(
             accounts=SocialAccount.objects.all(),
-            x_form=x_form or XConnectForm(),
-            mastodon_form=mastodon_form or MastodonConnectForm(),
+            x_form=x_form or XConnectForm(prefix="x"),
+            mastodon_form=mastodon_form or MastodonConnectForm(prefix="mastodon"),
             x_ready=networks.x_configured(),
+            local_server=settings.SOCIAL_X_API_BASE,
         ),
         status=status,
     )
@@ -103,7 +105,7 @@ def accounts(request):
 @require_POST
 @staff_required(PERMISSION)
 def connect_x(request):
-    form = XConnectForm(request.POST)
+    form = XConnectForm(request.POST, prefix="x")
     if form.is_valid():
         try:
             account = actions.account_connect_x(**form.cleaned_data)
@@ -118,7 +120,7 @@ def connect_x(request):
 @require_POST
 @staff_required(PERMISSION)
 def connect_mastodon(request):
-    form = MastodonConnectForm(request.POST)
+    form = MastodonConnectForm(request.POST, prefix="mastodon")
     if form.is_valid():
         try:
             account = actions.account_connect_mastodon(**form.cleaned_data)
@@ -155,8 +157,7 @@ def account_disconnect(request, social_account_id: int):
 
 @staff_required(PERMISSION)
 def autopost(request):
-    settings = actions.autopost_settings()
-    form = AutoPostForm(request.POST or None, instance=settings)
+    form = AutoPostForm(request.POST or None, instance=actions.autopost_settings())
     if request.method == "POST" and form.is_valid():
         try:
             actions.autopost_settings_save(template=form.cleaned_data["template"])

@@ -11,7 +11,7 @@ from nations.social.models import SocialAccount
 def test_connecting_x_checks_the_keys_and_shows_the_handle(social, staff):
     response = staff.post(
         "/panel/communication/social/accounts/connect/x/",
-        {"access_token": "x-alpha-token", "access_secret": "x-alpha-secret"},
+        {"x-access_token": "x-alpha-token", "x-access_secret": "x-alpha-secret"},
         follow=True,
     )
     assert response.status_code == 200
@@ -25,7 +25,7 @@ def test_connecting_x_checks_the_keys_and_shows_the_handle(social, staff):
 def test_wrong_x_keys_are_refused_with_a_clear_message_and_nothing_saved(social, staff):
     response = staff.post(
         "/panel/communication/social/accounts/connect/x/",
-        {"access_token": "x-alpha-token", "access_secret": "not-the-secret"},
+        {"x-access_token": "x-alpha-token", "x-access_secret": "not-the-secret"},
     )
     assert response.status_code == 400
     assert "X refused the account&#x27;s access token" in response.content.decode()
@@ -36,7 +36,7 @@ def test_wrong_x_keys_are_refused_with_a_clear_message_and_nothing_saved(social,
 def test_connecting_mastodon_verifies_credentials(social, staff):
     response = staff.post(
         "/panel/communication/social/accounts/connect/mastodon/",
-        {"instance_url": social.url + "/", "access_token": "m-alpha-token"},
+        {"mastodon-instance_url": social.url + "/", "mastodon-access_token": "m-alpha-token"},
         follow=True,
     )
     host = social.url.split("//")[1]
@@ -44,7 +44,7 @@ def test_connecting_mastodon_verifies_credentials(social, staff):
     assert SocialAccount.objects.get().instance_url == social.url
     bad = staff.post(
         "/panel/communication/social/accounts/connect/mastodon/",
-        {"instance_url": social.url, "access_token": "nope"},
+        {"mastodon-instance_url": social.url, "mastodon-access_token": "nope"},
     )
     assert bad.status_code == 400 and "Reconnect the account" in bad.content.decode()
     assert SocialAccount.objects.count() == 1
@@ -54,7 +54,7 @@ def test_mastodon_must_be_https_outside_dev(social, staff, settings):
     settings.SOCIAL_MASTODON_ALLOW_HTTP = False
     response = staff.post(
         "/panel/communication/social/accounts/connect/mastodon/",
-        {"instance_url": social.url, "access_token": "m-alpha-token"},
+        {"mastodon-instance_url": social.url, "mastodon-access_token": "m-alpha-token"},
     )
     assert response.status_code == 400
     assert "like https://mastodon.social" in response.content.decode()
@@ -81,7 +81,7 @@ def test_accounts_page_lists_accounts_and_the_empty_state(social, staff):
     assert "No accounts connected" in empty
     staff.post(
         "/panel/communication/social/accounts/connect/x/",
-        {"access_token": "x-alpha-token", "access_secret": "x-alpha-secret"},
+        {"x-access_token": "x-alpha-token", "x-access_secret": "x-alpha-secret"},
     )
     page = staff.get("/panel/communication/social/accounts/").content.decode()
     assert "@alpha_nation" in page and "x-alpha-token" not in page
