@@ -300,9 +300,16 @@ def autopost_page(*, page_id: int) -> SocialPost | None:
 def autopost_after_commit(*, page_id: int) -> None:
     """Called by the site's publish action: the automatic post runs once the page is live."""
 
+    # The callback may run after the caller left the nation's schema (a command publishing
+    # pages of several nations): it goes back to the nation it was queued from.
+    nation = connection.tenant
+
     def run() -> None:
+        from django_tenants.utils import tenant_context
+
         try:
-            autopost_page(page_id=page_id)
+            with tenant_context(nation), transaction.atomic():
+                autopost_page(page_id=page_id)
         except Exception:  # never turn a published page into an error page
             log.exception("automatic post of page %s failed", page_id)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.db import connection
 from django.utils import timezone
 
 from nations.comms import pipeline
@@ -106,3 +107,19 @@ def test_a_broken_template_is_refused_with_the_liquid_error(social, staff):
     ok = staff.post("/panel/communication/social/automatic/", {"template": "Lu : {{ page.title }}"})
     assert ok.status_code == 302
     assert actions.autopost_settings().template == "Lu : {{ page.title }}"
+
+
+def test_the_automatic_post_runs_in_its_nation_whatever_schema_commits(
+    x_account, social, in_alpha, django_capture_on_commit_callbacks
+):
+    """A command publishing several nations' pages commits outside their schemas."""
+    actions.account_set_autopost(account=x_account, on=True)
+    page = _page("post", "Seeded", "seeded")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        site.page_publish(page=page)
+    connection.set_schema_to_public()
+    for callback in callbacks:
+        if "autopost" in getattr(callback, "__qualname__", ""):
+            callback()
+    connection.set_tenant(in_alpha.nation)
+    assert SocialPost.objects.get().text == "Seeded http://alpha.localhost:8000/seeded/"
