@@ -20,13 +20,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import html
 import itertools
 import json
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from oauthlib.oauth1.rfc5849 import signature as oauth_signature
 from oauthlib.oauth1.rfc5849.utils import parse_authorization_header
@@ -68,6 +69,9 @@ class LocalSocial:
         self.revoked: set[str] = set()
         self.nonces: set[str] = set()
         self.idempotency: dict[tuple[str, str], dict] = {}
+        # 3-legged flow: request token -> {secret, callback, verifier, user (access token)}
+        self.request_tokens: dict[str, dict] = {}
+        self.last_oauth_params: dict[str, str] = {}
         self.ids = itertools.count(1_700_000_000_000_000_000)
         owner = self
 
@@ -112,6 +116,7 @@ class LocalSocial:
             self.faults.clear()
             self.revoked.clear()
             self.idempotency.clear()
+            self.request_tokens.clear()
 
     def recorded(self, method: str, path: str) -> list[Recorded]:
         with self.lock:
@@ -139,15 +144,20 @@ class LocalSocial:
                     return fault.status
         return None
 
-    def verify_oauth1(self, method: str, path: str, query: str, headers, body: bytes) -> str:
-        """The token if the request's OAuth1 signature is valid, else ''."""
+    def verify_oauth1(
+        self, method: str, path: str, query: str, headers, body: bytes, *, kind: str = "access"
+    ) -> str:
+        """The token if the request's OAuth1 signature is valid, else ''. `kind`: "access" (API
+        calls, an access token), "request" (access_token exchange, a request token), "none"
+        (request_token: no token, signed with the consumer secret alone; returns "-")."""
         auth = headers.get("Authorization", "")
         if not auth.startswith("OAuth "):
             return ""
-        params = dict(parse_authorization_header(auth))
+        params = {k: unquote(v) for k, v in parse_authorization_header(auth)}
         consumer_secret = self.x_consumers.get(params.get("oauth_consumer_key", ""))
         token = params.get("oauth_token", "")
-        user = self.x_tokens.get(token)
+        tokens = {"access": self.x_tokens, "request": self.request_tokens}.get(kind, {})
+        user = {"secret": ""} if kind == "none" else tokens.get(token)
         if consumer_secret is None or user is None:
             return ""
         if params.get("oauth_signature_method") != "HMAC-SHA1":
@@ -170,14 +180,17 @@ class LocalSocial:
         expected = base64.b64encode(
             hmac.new(key.encode(), base.encode(), hashlib.sha1).digest()
         ).decode()
-        if not _same(expected, unquote(params.get("oauth_signature", ""))):
+        if not _same(expected, params.get("oauth_signature", "")):
             return ""
         nonce = params.get("oauth_nonce", "") + params.get("oauth_timestamp", "")
         with self.lock:
             if nonce in self.nonces:  # a replayed request
                 return ""
             self.nonces.add(nonce)
-        return token
+        if kind == "request" and user.get("verifier") != params.get("oauth_verifier"):
+            return ""
+        self.last_oauth_params = params
+        return token or "-"
 
     def x(self, method: str, path: str, token: str, body: dict) -> tuple[int, dict]:
         user = self.x_tokens[token]
@@ -201,6 +214,61 @@ class LocalSocial:
                 "data": {"id": tweet["id"], "text": text, "edit_history_tweet_ids": [tweet["id"]]}
             }
         return 404, {"title": "Not Found", "status": 404, "detail": "no such route"}
+
+    def oauth(self, method: str, path: str, query: str, headers, raw: bytes) -> tuple[int, Any]:
+        """X's 3-legged OAuth 1.0a: request_token, the authorize page, access_token."""
+        args = dict(parse_qsl(query))
+        if method == "POST" and path == "/oauth/request_token":
+            if not self.verify_oauth1(method, path, query, headers, raw, kind="none"):
+                return 401, Form({"error": "Could not authenticate you."})
+            token = f"request-{next(self.ids)}"
+            self.request_tokens[token] = {
+                "secret": f"request-secret-{next(self.ids)}",
+                "callback": self.last_oauth_params.get("oauth_callback", ""),
+                "verifier": None,
+            }
+            return 200, Form({
+                "oauth_token": token,
+                "oauth_token_secret": self.request_tokens[token]["secret"],
+                "oauth_callback_confirmed": "true",
+            })  # fmt: skip
+        if method == "GET" and path == "/oauth/authorize":
+            token = args.get("oauth_token", "")
+            if token not in self.request_tokens:
+                return 400, Page("<p>This authorization link is invalid or has expired.</p>")
+            links = "".join(
+                f'<li><a href="/oauth/approve?{urlencode({"oauth_token": token, "as": access})}">'
+                f"Authorize as @{html.escape(user['username'])}</a></li>"
+                for access, user in self.x_tokens.items()
+                if access not in self.revoked
+            )
+            cancel = _with_query(self.request_tokens[token]["callback"], {"denied": token})
+            return 200, Page(
+                "<h1>Authorize the app to post for you?</h1>"
+                f'<ul>{links}</ul><p><a href="{html.escape(cancel)}">Cancel</a></p>'
+            )
+        if method == "GET" and path == "/oauth/approve":
+            pending = self.request_tokens.get(args.get("oauth_token", ""))
+            if pending is None or args.get("as") not in self.x_tokens:
+                return 400, Page("<p>This authorization link is invalid or has expired.</p>")
+            pending["verifier"] = f"verifier-{next(self.ids)}"
+            pending["user"] = args["as"]
+            return 302, Redirect(_with_query(
+                pending["callback"],
+                {"oauth_token": args["oauth_token"], "oauth_verifier": pending["verifier"]},
+            ))  # fmt: skip
+        if method == "POST" and path == "/oauth/access_token":
+            token = self.verify_oauth1(method, path, query, headers, raw, kind="request")
+            pending = self.request_tokens.pop(token, None) if token else None
+            if pending is None:
+                return 401, Form({"error": "Invalid request token or verifier."})
+            access = pending["user"]
+            user = self.x_tokens[access]
+            return 200, Form({
+                "oauth_token": access, "oauth_token_secret": user["secret"],
+                "user_id": user["id"], "screen_name": user["username"],
+            })  # fmt: skip
+        return 404, Page("<p>Not found</p>")
 
     def mastodon(self, method: str, path: str, token: str, body: dict, headers) -> tuple[int, Any]:
         if path in ("/api/v1/instance", "/api/v2/instance"):
@@ -246,6 +314,25 @@ class LocalSocial:
         return 404, {"error": "Record not found"}
 
 
+@dataclass
+class Form:
+    fields: dict[str, str]
+
+
+@dataclass
+class Page:
+    body: str
+
+
+@dataclass
+class Redirect:
+    location: str
+
+
+def _with_query(url: str, args: dict[str, str]) -> str:
+    return f"{url}{'&' if '?' in url else '?'}{urlencode(args)}"
+
+
 def _same(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
 
@@ -274,7 +361,10 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {k: v for k, v in self.headers.items()}
         record = Recorded(method, path, headers, body, 0)
         extra: dict[str, str] = {}
-        if path.startswith("/2/"):
+        if path.startswith("/oauth/"):
+            status, payload = state.oauth(method, path, query, self.headers, raw)
+            record.signature_verified = status != 401
+        elif path.startswith("/2/"):
             token = state.verify_oauth1(method, path, query, self.headers, raw)
             record.signature_verified = bool(token)
             record.token = token
@@ -307,9 +397,17 @@ class _Handler(BaseHTTPRequestHandler):
         record.status = status
         with state.lock:
             state.requests.append(record)
-        data = json.dumps(payload).encode()
+        ctype = "application/json; charset=utf-8"
+        if isinstance(payload, Form):
+            data, ctype = urlencode(payload.fields).encode(), "application/x-www-form-urlencoded"
+        elif isinstance(payload, Page):
+            data, ctype = f"<!doctype html><title>X</title>{payload.body}".encode(), "text/html"
+        elif isinstance(payload, Redirect):
+            data, extra = b"", {**extra, "Location": payload.location}
+        else:
+            data = json.dumps(payload).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
         for key, value in extra.items():
             self.send_header(key, value)

@@ -30,6 +30,7 @@ from mastodon.errors import (
     MastodonServerError,
     MastodonUnauthorizedError,
 )
+from requests_oauthlib import OAuth1Session
 
 X_HOST = "https://api.twitter.com"
 TIMEOUT = 15
@@ -120,6 +121,57 @@ def x_client(token: str, secret: str) -> tweepy.Client:
     )
     client.session.mount(X_HOST + "/", XAdapter(settings.SOCIAL_X_API_BASE))
     return client
+
+
+class XAuthorization(tweepy.OAuth1UserHandler):
+    """tweepy's 3-legged OAuth 1.0a flow ("Sign in with X"), with our adapter on every session
+    it opens (tweepy makes a new one for the access-token exchange)."""
+
+    def __init__(self, callback: str | None = None) -> None:
+        if not x_configured():
+            raise Rejected(_("X posting is not set up on this platform (no X app keys)."))
+        super().__init__(
+            settings.SOCIAL_X_CONSUMER_KEY, settings.SOCIAL_X_CONSUMER_SECRET, callback=callback
+        )
+        self.oauth.mount(X_HOST + "/", XAdapter(settings.SOCIAL_X_API_BASE))
+
+    def get_access_token(self, verifier=None):
+        self.oauth = OAuth1Session(
+            self.consumer_key,
+            client_secret=self.consumer_secret,
+            resource_owner_key=self.request_token["oauth_token"],
+            resource_owner_secret=self.request_token["oauth_token_secret"],
+            verifier=verifier,
+            callback_uri=self.callback,
+        )
+        self.oauth.mount(X_HOST + "/", XAdapter(settings.SOCIAL_X_API_BASE))
+        answer = self.oauth.fetch_access_token(self._get_oauth_url("access_token"))
+        return answer["oauth_token"], answer["oauth_token_secret"]
+
+
+def x_authorize_start(callback: str) -> tuple[str, dict]:
+    """Where to send the staff member to approve our app, and the request token to keep in
+    their session until X sends them back."""
+    try:
+        handler = XAuthorization(callback)
+        url = handler.get_authorization_url()
+    except (tweepy.TweepyException, requests.RequestException) as error:
+        raise TryLater(_("X could not be reached; try again in a moment.")) from error
+    if settings.SOCIAL_X_API_BASE and url.startswith(X_HOST):
+        url = settings.SOCIAL_X_API_BASE.rstrip("/") + url[len(X_HOST) :]
+    return url, handler.request_token
+
+
+def x_authorize_finish(request_token: dict, verifier: str) -> tuple[str, str]:
+    """The access token and secret X grants for an approved request token."""
+    handler = XAuthorization()
+    handler.request_token = request_token
+    try:
+        return handler.get_access_token(verifier)
+    except (ValueError, requests.RequestException) as error:  # TokenRequestDenied, TokenMissing
+        raise Rejected(
+            _("X did not confirm the authorization (expired or refused); please try again.")
+        ) from error
 
 
 def _x_error(error: Exception) -> SocialError:

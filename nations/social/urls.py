@@ -11,6 +11,8 @@ urlpatterns = [
     path("new/", views.post_new, name="new"),
     path("accounts/", views.accounts, name="accounts"),
     path("accounts/connect/x/", views.connect_x, name="connect_x"),
+    path("accounts/connect/x/start/", views.connect_x_start, name="connect_x_start"),
+    path("accounts/connect/x/callback/", views.connect_x_callback, name="connect_x_callback"),
     path("accounts/connect/mastodon/", views.connect_mastodon, name="connect_mastodon"),
     path(
         "accounts/<int:social_account_id>/autopost/",

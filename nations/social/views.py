@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -115,6 +116,48 @@ def connect_x(request):
             messages.success(request, _("Connected %(account)s.") % {"account": account.handle})
             return redirect("panel:social:accounts")
     return _accounts_page(request, x_form=form, status=400)
+
+
+SESSION_X_REQUEST = "social:x-request-token"
+
+
+@require_POST
+@staff_required(PERMISSION)
+def connect_x_start(request):
+    """Sign in with X: off to X's authorize page, back to `connect_x_callback`."""
+    callback = request.build_absolute_uri(reverse("panel:social:connect_x_callback"))
+    try:
+        url, request_token = networks.x_authorize_start(callback)
+    except networks.SocialError as error:
+        messages.error(request, str(error))
+        return redirect("panel:social:accounts")
+    request.session[SESSION_X_REQUEST] = request_token
+    return redirect(url)
+
+
+@staff_required(PERMISSION)
+def connect_x_callback(request):
+    pending = request.session.pop(SESSION_X_REQUEST, None)
+    token = request.GET.get("oauth_token", "")
+    if request.GET.get("denied"):
+        messages.info(request, _("X access was not granted; no account was connected."))
+        return redirect("panel:social:accounts")
+    # The request token must be the one this staff member's session started with.
+    if not pending or token != pending.get("oauth_token"):
+        messages.error(request, _("This X authorization is not the one started here; start again."))
+        return redirect("panel:social:accounts")
+    try:
+        access_token, access_secret = networks.x_authorize_finish(
+            pending, request.GET.get("oauth_verifier", "")
+        )
+        account = actions.account_connect_x(
+            access_token=access_token, access_secret=access_secret
+        )
+    except networks.SocialError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("Connected %(account)s.") % {"account": account.handle})
+    return redirect("panel:social:accounts")
 
 
 @require_POST

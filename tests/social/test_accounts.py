@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import html
+import re
+from urllib.parse import urlsplit
+
+import requests
 from django.db import connection
 
 from config import crypto
 from nations.social.models import SocialAccount
+from tests.comms.conftest import NationClient
 
 
 def test_connecting_x_checks_the_keys_and_shows_the_handle(social, staff):
@@ -85,3 +91,46 @@ def test_accounts_page_lists_accounts_and_the_empty_state(social, staff):
     )
     page = staff.get("/panel/communication/social/accounts/").content.decode()
     assert "@alpha_nation" in page and "x-alpha-token" not in page
+
+
+def _x_approves(social, location: str, username: str) -> str:
+    """The staff member, on X's authorize page, approves as `username`; returns X's redirect."""
+    page = requests.get(location, timeout=5).text
+    links = dict(
+        (text, html.unescape(href))
+        for href, text in re.findall(
+            r'<a href="(/oauth/approve\?[^"]+)">Authorize as @(\w+)<', page
+        )
+    )
+    answer = requests.get(social.url + links[username], allow_redirects=False, timeout=5)
+    assert answer.status_code == 302
+    return answer.headers["Location"]
+
+
+def test_sign_in_with_x_connects_the_account_through_the_three_legged_flow(social, staff):
+    start = staff.post("/panel/communication/social/accounts/connect/x/start/")
+    assert start.status_code == 302
+    assert start["Location"].startswith(f"{social.url}/oauth/authorize?oauth_token=request-")
+    back = urlsplit(_x_approves(social, start["Location"], "alpha_nation"))
+    assert back.path == "/panel/communication/social/accounts/connect/x/callback/"
+    done = staff.get(f"{back.path}?{back.query}", follow=True)
+    assert "Connected @alpha_nation." in done.content.decode()
+    account = SocialAccount.objects.get()
+    assert (account.access_token, account.access_secret) == ("x-alpha-token", "x-alpha-secret")
+    for path in ("/oauth/request_token", "/oauth/access_token"):
+        [exchange] = social.recorded("POST", path)
+        assert exchange.signature_verified and exchange.status == 200
+
+
+def test_an_x_callback_not_started_by_this_session_connects_nothing(social, staff, alpha):
+    # An authorization approved in another session (another browser), replayed here.
+    other = NationClient(alpha, alpha.owner)
+    start = other.post("/panel/communication/social/accounts/connect/x/start/")
+    back = urlsplit(_x_approves(social, start["Location"], "alpha_nation"))
+    response = staff.get(f"{back.path}?{back.query}", follow=True)
+    assert "not the one started here" in response.content.decode()
+    denied = staff.get(
+        "/panel/communication/social/accounts/connect/x/callback/?denied=request-1", follow=True
+    )
+    assert "no account was connected" in denied.content.decode()
+    assert not SocialAccount.objects.exists()
