@@ -45,6 +45,8 @@ def post_outcome(post: SocialPost, results: list[TargetResult]) -> tuple[str, st
     if post.status == SocialPost.Status.CANCELLED:
         return "cancelled", str(_("Cancelled"))
     states = {r.state for r in results}
+    if not states:  # every account it was for was disconnected
+        return "cancelled", str(_("Cancelled"))
     if states & {"waiting", "retrying"}:
         return "waiting", str(_("Posting"))
     if states == {"posted"}:

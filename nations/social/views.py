@@ -150,9 +150,7 @@ def connect_x_callback(request):
         access_token, access_secret = networks.x_authorize_finish(
             pending, request.GET.get("oauth_verifier", "")
         )
-        account = actions.account_connect_x(
-            access_token=access_token, access_secret=access_secret
-        )
+        account = actions.account_connect_x(access_token=access_token, access_secret=access_secret)
     except networks.SocialError as error:
         messages.error(request, str(error))
     else:

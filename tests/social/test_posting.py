@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from nations.comms import pipeline
@@ -206,3 +207,24 @@ def test_posts_page_empty_state_leads_to_connecting_an_account(social, staff):
     page = staff.get("/panel/communication/social/").content.decode()
     assert "No social posts yet" in page and "Connect an account" in page
     assert staff.get("/panel/communication/social/new/").status_code == 302
+
+
+def test_the_minute_ticks_launch_due_posts_and_restart_the_social_pump(
+    x_account, social, in_alpha, django_capture_on_commit_callbacks
+):
+    from nations.comms.tasks import tick_nation
+    from nations.social.tasks import tick
+
+    post = actions.post_create(
+        text="On the beat", accounts=[x_account], at=timezone.now() + timedelta(minutes=5)
+    )
+    SocialPost.objects.filter(pk=post.pk).update(scheduled_at=timezone.now() - timedelta(seconds=5))
+    with django_capture_on_commit_callbacks(execute=False):
+        tick()  # beat, in public: every active nation
+    connection.set_tenant(in_alpha.nation)
+    post.refresh_from_db()
+    assert post.status == "sending" and _target(post).delivery.status == "queued"
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert tick_nation()["pumps"] == 1  # no pump running: the comms tick starts one
+    assert callbacks
+    assert pipeline.pump("social")["sent"] == 1
