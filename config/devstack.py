@@ -210,6 +210,17 @@ def cmd_run(argv: list[str]) -> int:
                 env=env,
                 cwd=ROOT,
             )  # fmt: skip
+        social_child = None
+        if not env.get("SOCIAL_X_CONSUMER_KEY"):
+            # No X app keys: the local X and Mastodon server stands in (config/social_server).
+            social_port = env.get("SOCIAL_LOCAL_PORT", "12113")
+            env["SOCIAL_X_CONSUMER_KEY"] = "local-consumer-key"
+            env["SOCIAL_X_CONSUMER_SECRET"] = "local-consumer-secret"
+            env["SOCIAL_X_API_BASE"] = f"http://127.0.0.1:{social_port}"
+            env.setdefault("SOCIAL_MASTODON_ALLOW_HTTP", "true")
+            social_child = subprocess.Popen(
+                [PYTHON, "-m", "config.social_server", "--port", social_port], env=env, cwd=ROOT
+            )
         manage(env, "migrate_schemas", "--noinput", "-v", "0")
         manage(env, "seed_demo")
         manage(env, "seed_demo_site")
@@ -256,6 +267,8 @@ def cmd_run(argv: list[str]) -> int:
             children.append(stripe_child)
         if twilio_child is not None:
             children.append(twilio_child)
+        if social_child is not None:
+            children.append(social_child)
         time.sleep(1.5)
         _say("Nations is running. Ctrl-C stops everything.")
         _say(f"  platform (signup, operator console): http://localhost:{port}/")
@@ -274,6 +287,12 @@ def cmd_run(argv: list[str]) -> int:
             )
         if twilio_child is not None:
             _say(f"  local Twilio server (no TWILIO_ACCOUNT_SID set): {env['TWILIO_API_BASE']}/")
+        if social_child is not None:
+            _say(
+                f"  local X and Mastodon server (no SOCIAL_X_CONSUMER_KEY set): "
+                f"{env['SOCIAL_X_API_BASE']}/ — connect X with local-x-token / local-x-secret, "
+                f"Mastodon with {env['SOCIAL_X_API_BASE']} and local-mastodon-token"
+            )
         try:
             while all(child.poll() is None for child in children):
                 time.sleep(0.5)

@@ -52,6 +52,7 @@ TENANT_APPS = [
     "nations.site",
     "nations.donations",
     "nations.comms",
+    "nations.social",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [a for a in TENANT_APPS if a not in SHARED_APPS]
 
@@ -140,6 +141,7 @@ CELERY_BEAT_SCHEDULE = {
     "billing-state-transitions": {"task": "billing.tick", "schedule": 900.0},
     "comms-tick": {"task": "comms.tick", "schedule": 60.0},
     "comms-bounce-mailbox": {"task": "comms.poll_bounces", "schedule": 60.0},
+    "social-tick": {"task": "social.tick", "schedule": 60.0},
 }
 
 # --- Accounts and security -------------------------------------------------------------------
@@ -237,6 +239,17 @@ COMMS_SMS_SEGMENT_PRICE = env.float(
 )  # estimate, per segment
 COMMS_SMS_PRICE_CURRENCY = env("COMMS_SMS_PRICE_CURRENCY", default="EUR")
 COMMS_VOICE_AUDIO_MAX_BYTES = env.int("COMMS_VOICE_AUDIO_MAX_BYTES", default=5 * 1024 * 1024)
+
+# --- Social posts (X, Mastodon) ----------------------------------------------------------------
+# The platform's X app (OAuth 1.0a consumer key and secret); nations bring their access tokens.
+# SOCIAL_X_API_BASE sends tweepy's requests to another server (the local one of config/
+# social_server, which `make run` starts when no key is set); empty means api.twitter.com.
+SOCIAL_X_CONSUMER_KEY = secret("SOCIAL_X_CONSUMER_KEY", "")
+SOCIAL_X_CONSUMER_SECRET = secret("SOCIAL_X_CONSUMER_SECRET", "")
+SOCIAL_X_API_BASE = env("SOCIAL_X_API_BASE", default="")
+# Mastodon instances must be https, except with this on (the local server in dev and tests).
+SOCIAL_MASTODON_ALLOW_HTTP = env.bool("SOCIAL_MASTODON_ALLOW_HTTP", default=False)
+COMMS_RATES["social"] = {"global": 50.0, "nation": 5.0}  # posts/s: networks throttle hard
 
 # --- Custom domains --------------------------------------------------------------------------
 NATIONS_DNS_RESOLVER = env("NATIONS_DNS_RESOLVER", default="tenants.dns.SystemResolver")

@@ -199,7 +199,13 @@ def _phone_handlers() -> dict:
     return {"sms": SmsHandler, "voice": VoiceHandler}
 
 
-HANDLERS = {"email": EmailHandler, **_phone_handlers()}
+def _social(nation):
+    from nations.social.channel import SocialHandler  # posts to X and Mastodon (nations/social)
+
+    return SocialHandler(nation)
+
+
+HANDLERS = {"email": EmailHandler, **_phone_handlers(), "social": _social}
 
 
 def handler_for(channel: str, nation):

@@ -192,7 +192,7 @@ def _meter(nation, channel_handler, rows: list[Claimed], result: BatchResult) ->
     blast_rows = [r for r in rows if r.blast_id]
     other = [r for r in rows if not r.blast_id]
     metric = channel_handler.meter
-    if metric is None:  # a channel without a monthly meter (voice: the plan's feature gates it)
+    if metric is None:  # no monthly meter: voice (the plan's feature gates it), social posts
         return rows
     if other:
         meter_increment(nation, metric, len(other))

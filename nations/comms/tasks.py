@@ -107,7 +107,7 @@ def tick_nation(*, reap_after: float | None = None) -> dict:
     reaped = pipeline.reap(older_than=reap_after)
     restarted = 0
     schema = connection.schema_name
-    for channel in ("email", "sms", "voice"):
+    for channel in ("email", "sms", "voice", "social"):
         # Queued rows of sending blasts (not a blast whose rest is held for its A/B winner).
         waiting = Delivery.objects.filter(
             status=Delivery.Status.QUEUED, channel=channel, blast__isnull=True

@@ -47,6 +47,7 @@ urlpatterns = [
     path("website/", include("nations.site.urls_panel")),
     path("donations/", include("nations.donations.urls_panel")),
     path("communication/", comms_views.blasts, name="communication"),
+    path("communication/social/", include("nations.social.urls")),
     path("communication/", include("nations.comms.urls")),
     path("settings/", views.settings_general, name="settings"),
     path("settings/domains/", views.domains, name="domains"),

@@ -131,6 +131,10 @@ def page_publish(*, page: Page, at=None) -> Page:
     page.save(update_fields=["status", "publish_at", "updated_at"])
     Redirect.objects.filter(old_path=page.get_absolute_url()).delete()
     site_changed()
+    if page.kind in (Page.Kind.POST, Page.Kind.EVENT):
+        from nations.social.actions import autopost_after_commit
+
+        autopost_after_commit(page_id=page.pk)  # once per page, however often it is published
     return page
 
 

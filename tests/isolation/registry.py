@@ -314,3 +314,28 @@ def _call_tokens(victim):
         address=victim.markers[0].phone, status="sent", provider_id="CA" + "9" * 32,
     )  # fmt: skip
     return [make_token("n_attacker", delivery.pk)]
+
+
+def _victim_social(victim):
+    """A connected account of the victim's and a post made through it (once per victim)."""
+    from nations.social.models import PostTarget, SocialAccount, SocialPost
+
+    account = SocialAccount.objects.first() or SocialAccount.objects.create(
+        network="mastodon", handle="@victim@social.example", remote_id="1",
+        instance_url="https://social.example", access_token="victim-secret-token",
+    )  # fmt: skip
+    post = SocialPost.objects.first()
+    if post is None:
+        post = SocialPost.objects.create(text="Victim's private post", status="scheduled")
+        PostTarget.objects.create(post=post, account=account, text=post.text)
+    return account, post
+
+
+@register("social_account_id")
+def _social_account_ids(victim):
+    return [_victim_social(victim)[0].pk]
+
+
+@register("social_post_id")
+def _social_post_ids(victim):
+    return [_victim_social(victim)[1].pk]
