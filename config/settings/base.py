@@ -52,6 +52,7 @@ TENANT_APPS = [
     "nations.site",
     "nations.donations",
     "nations.comms",
+    "nations.automations",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [a for a in TENANT_APPS if a not in SHARED_APPS]
 
@@ -139,6 +140,7 @@ CELERY_BEAT_SCHEDULE = {
     "purge-nations-due-for-deletion": {"task": "tenants.purge_due_nations", "schedule": 3600.0},
     "billing-state-transitions": {"task": "billing.tick", "schedule": 900.0},
     "comms-tick": {"task": "comms.tick", "schedule": 60.0},
+    "automations-tick": {"task": "automations.tick", "schedule": 60.0},
 }
 
 # --- Accounts and security -------------------------------------------------------------------
@@ -205,6 +207,11 @@ COMMS_SPF_INCLUDE = env("COMMS_SPF_INCLUDE", default=f"include:_spf.{PLATFORM_DO
 # message in pure Python, so turn it on where no relay signs for you).
 COMMS_DKIM_SIGN = env.bool("COMMS_DKIM_SIGN", default=False)
 ANYMAIL = {"WEBHOOK_SECRET": secret("ANYMAIL_WEBHOOK_SECRET", "") or None}
+
+# --- Automations (nations/automations) ---------------------------------------------------------
+AUTOMATIONS_BATCH = env.int("AUTOMATIONS_BATCH", default=500)  # due enrolments per transaction
+AUTOMATIONS_LOOKBACK = env.int("AUTOMATIONS_LOOKBACK", default=300)  # s of timeline re-read
+AUTOMATIONS_MAX_DEPTH = env.int("AUTOMATIONS_MAX_DEPTH", default=5)  # automations in one chain
 
 # --- Custom domains --------------------------------------------------------------------------
 NATIONS_DNS_RESOLVER = env("NATIONS_DNS_RESOLVER", default="tenants.dns.SystemResolver")

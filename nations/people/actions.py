@@ -540,25 +540,32 @@ def tags_ensure(names: Iterable[str]) -> list[Tag]:
 
 
 @transaction.atomic
-def person_tag(*, person: Person, names: Iterable[str], actor: Actor = SYSTEM) -> list[Tag]:
+def person_tag(
+    *, person: Person, names: Iterable[str], actor: Actor = SYSTEM, data: dict | None = None
+) -> list[Tag]:
+    """`data` goes on the timeline entries (automations mark the entries their steps cause)."""
     added = []
     for tag in tags_ensure(names):
         _, created = Tagging.objects.get_or_create(person=person, tag=tag)
         if created:
             added.append(tag)
-            activity_record(person=person, kind=Activity.Kind.TAGGED, summary=tag.name, actor=actor)
+            activity_record(
+                person=person, kind=Activity.Kind.TAGGED, summary=tag.name, data=data, actor=actor
+            )
     return added
 
 
 @transaction.atomic
-def person_untag(*, person: Person, names: Iterable[str], actor: Actor = SYSTEM) -> int:
+def person_untag(
+    *, person: Person, names: Iterable[str], actor: Actor = SYSTEM, data: dict | None = None
+) -> int:
     removed = 0
     for tag in Tag.objects.filter(name__in=list(names)):
         deleted, _ = Tagging.objects.filter(person=person, tag=tag).delete()
         if deleted:
             removed += 1
             activity_record(
-                person=person, kind=Activity.Kind.UNTAGGED, summary=tag.name, actor=actor
+                person=person, kind=Activity.Kind.UNTAGGED, summary=tag.name, data=data, actor=actor
             )
     return removed
 
@@ -595,11 +602,17 @@ def people_tag_bulk(
 
 
 @transaction.atomic
-def list_add(*, people_list: PeopleList, person: Person, actor: Actor = SYSTEM) -> bool:
+def list_add(
+    *, people_list: PeopleList, person: Person, actor: Actor = SYSTEM, data: dict | None = None
+) -> bool:
     _, created = ListMembership.objects.get_or_create(people_list=people_list, person=person)
     if created:
         activity_record(
-            person=person, kind=Activity.Kind.LISTED, summary=people_list.name, actor=actor
+            person=person,
+            kind=Activity.Kind.LISTED,
+            summary=people_list.name,
+            data=data,
+            actor=actor,
         )
     return created
 
