@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import logging
-import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -65,9 +64,9 @@ def tick_nation(*, now: datetime | None = None) -> TickResult:
     active = list(Automation.objects.filter(status=Automation.Status.ACTIVE))
     if not active:
         return result
-    key = zlib.crc32(f"automations:{connection.schema_name}".encode())
+    key = f"automations:{connection.schema_name}"
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [7301, key])
+        cursor.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", [key])
         if not cursor.fetchone()[0]:
             result.skipped = True
             return result
@@ -78,7 +77,7 @@ def tick_nation(*, now: datetime | None = None) -> TickResult:
         result.steps = advance_due(now=now, automations=active)
     finally:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [7301, key])
+            cursor.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [key])
     return result
 
 

@@ -80,6 +80,12 @@ class Automation(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def trigger_text(self) -> str:
+        from .selectors import trigger_summary
+
+        return trigger_summary(self)
+
 
 class Step(models.Model):
     class Kind(models.TextChoices):

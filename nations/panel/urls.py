@@ -48,6 +48,7 @@ urlpatterns = [
     path("donations/", include("nations.donations.urls_panel")),
     path("communication/", comms_views.blasts, name="communication"),
     path("communication/", include("nations.comms.urls")),
+    path("automations/", include("nations.automations.urls")),
     path("settings/", views.settings_general, name="settings"),
     path("settings/domains/", views.domains, name="domains"),
     path(
