@@ -15,7 +15,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
 from nations.people.actions import Actor
-from nations.people.models import Consent, Person
+from nations.people.models import Consent, Person, PersonEmail
 
 from .models import Automation, Enrolment, Step, StepRun
 
@@ -290,6 +290,11 @@ class Runner:
 
         if person.email_consent != Consent.GRANTED or not person.email:
             return Outcome(outcome="skipped", detail=_("No email consent."))
+        if PersonEmail.objects.filter(
+            address=person.email,
+            status__in=(PersonEmail.Status.BOUNCED, PersonEmail.Status.COMPLAINED),
+        ).exists():
+            return Outcome(outcome="skipped", detail=_("The address bounced or complained."))
         template = self._template(step)
         if isinstance(template, MergeError):
             raise StepFailed(str(template))
