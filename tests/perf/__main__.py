@@ -21,6 +21,7 @@ BENCHES = (
     "billing",
     "donations",
     "comms",
+    "automations",
 )
 
 
@@ -55,6 +56,7 @@ def main(argv: list[str]) -> int:
     from django.db import connection
 
     from . import fleet, provisioning, signup
+    from .automations import bench_automations
     from .billing import bench_billing
     from .comms import bench_comms
     from .donations import bench_donations
@@ -95,6 +97,7 @@ def main(argv: list[str]) -> int:
         "billing": bench_billing,
         "donations": bench_donations,
         "comms": bench_comms,
+        "automations": bench_automations,
         "site": bench_site,
     }
     for name in BENCHES:
