@@ -288,7 +288,7 @@ def advance_due(*, now: datetime, automations: list[Automation] | None = None) -
             batch = list(
                 Enrolment.objects.select_for_update(skip_locked=True)
                 .filter(state=Enrolment.State.ACTIVE, next_run_at__lte=now, automation_id__in=ids)
-                .order_by("next_run_at", "id")[: settings.AUTOMATIONS_BATCH]
+                .order_by("next_run_at")[: settings.AUTOMATIONS_BATCH]
             )
             if not batch:
                 break

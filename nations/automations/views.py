@@ -150,7 +150,8 @@ def _steps_response(request, automation: Automation, form: StepForm | None = Non
         report=selectors.report(automation),
         step_form=form or StepForm(automation=automation, initial={"kind": "wait", "days": 1}),
     )
-    if request.htmx:
+    if request.htmx:  # staff usually add several steps in a row: the form stays open
+        context["adding"] = True
         return render(request, "automations/_steps.html", context, status=status)
     if status != 200:
         return render(request, "automations/detail.html", context, status=status)
