@@ -209,7 +209,7 @@ COMMS_DKIM_SIGN = env.bool("COMMS_DKIM_SIGN", default=False)
 ANYMAIL = {"WEBHOOK_SECRET": secret("ANYMAIL_WEBHOOK_SECRET", "") or None}
 
 # --- Automations (nations/automations) ---------------------------------------------------------
-AUTOMATIONS_BATCH = env.int("AUTOMATIONS_BATCH", default=500)  # due enrolments per transaction
+AUTOMATIONS_BATCH = env.int("AUTOMATIONS_BATCH", default=1000)  # due enrolments per transaction
 AUTOMATIONS_LOOKBACK = env.int("AUTOMATIONS_LOOKBACK", default=300)  # s of timeline re-read
 AUTOMATIONS_MAX_DEPTH = env.int("AUTOMATIONS_MAX_DEPTH", default=5)  # automations in one chain
 

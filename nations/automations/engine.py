@@ -283,17 +283,34 @@ def advance_due(*, now: datetime, automations: list[Automation] | None = None) -
     runner = Runner(automations, now)
     ids = [a.pk for a in automations]
     total = 0
+    enrolments = Enrolment._meta.db_table
     while True:
         with transaction.atomic():
-            batch = list(
-                Enrolment.objects.select_for_update(skip_locked=True)
-                .filter(state=Enrolment.State.ACTIVE, next_run_at__lte=now, automation_id__in=ids)
-                .order_by("next_run_at")[: settings.AUTOMATIONS_BATCH]
-            )
-            if not batch:
+            # Ids and steps only: most due rows are at a wait, which runs as set-based SQL
+            # (Runner.run_waits); only the others are loaded as objects.
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT id, step_id FROM {enrolments} WHERE state = 'active'"
+                    " AND next_run_at <= %s AND automation_id = ANY(%s)"
+                    " ORDER BY next_run_at LIMIT %s FOR UPDATE SKIP LOCKED",
+                    [now, ids, settings.AUTOMATIONS_BATCH],
+                )
+                claimed = cursor.fetchall()
+            if not claimed:
                 break
-            runner.run(batch)
-        total += len(batch)
+            waits: dict[int, list[int]] = {}
+            others = []
+            for enrolment_id, step_id in claimed:
+                step = runner.steps.get(step_id)
+                if step is not None and step.kind == Step.Kind.WAIT:
+                    waits.setdefault(step_id, []).append(enrolment_id)
+                else:
+                    others.append(enrolment_id)
+            for step_id, enrolment_ids in waits.items():
+                runner.run_waits(runner.steps[step_id], enrolment_ids)
+            if others:
+                runner.run(list(Enrolment.objects.filter(pk__in=others)))
+        total += len(claimed)
     return total
 
 
