@@ -131,3 +131,21 @@ def test_nation_b_cannot_see_or_change_nation_a_automations(in_alpha, bravo, clo
     assert automation.status == "active" and automation.steps.count() == 1
     assert Enrolment.objects.filter(person=ada).count() == 1
     assert not ada.taggings.filter(tag__name="z").exists()
+
+
+def test_the_area_speaks_french(in_alpha, clock):
+    from django.conf import settings
+
+    owner = NationClient(in_alpha, in_alpha.owner)
+    owner.client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    text = owner.get("/panel/automations/").content.decode()
+    assert "Pas encore d'automatisations" in text or "Pas encore d&#x27;automatisations" in text
+    assert "Créer votre première automatisation" in text
+    make_automation("A", trigger="tag", trigger_tag="a", steps=[("tag", {"tag": "b"})])
+    b = make_automation(
+        "B", trigger="tag", trigger_tag="b", steps=[("tag", {"tag": "a"})], activate=False
+    )
+    page = owner.post(f"/panel/automations/{b.pk}/activate/", follow=True).content.decode()
+    assert "se déclencheraient l&#x27;une l&#x27;autre sans fin : B → A → B" in page
+    detail = owner.get(f"/panel/automations/{b.pk}/").content.decode()
+    assert "Ajouter le tag « a »" in detail and "Déclencheur et règles" in detail
