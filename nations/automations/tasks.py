@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from django.db import connection
+from django.utils import translation
 from django_tenants.utils import schema_context
 
 from config.celery import app
@@ -32,7 +33,9 @@ def tick(now=None) -> None:
     for nation in Nation.objects.filter(status="active").exclude(schema_name="public"):
         if not nation_enabled(nation):
             continue
-        with schema_context(nation.schema_name):
+        # Messages the engine stores (a loop stopped, why someone left) and staff
+        # notifications are written in the nation's language.
+        with schema_context(nation.schema_name), translation.override(nation.language or "en"):
             connection.set_tenant(nation)
             try:
                 tick_nation(now=now)
