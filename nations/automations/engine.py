@@ -38,6 +38,8 @@ from .models import Automation, EngineState, Enrolment, Step
 
 log = logging.getLogger(__name__)
 
+# Steps run set-based for a whole batch (the others one enrolment at a time, in Python).
+BULK_KINDS = {Step.Kind.TAG, Step.Kind.UNTAG, Step.Kind.LIST}
 TRIGGER_KINDS = {
     Automation.Trigger.TAG: ("tagged",),
     Automation.Trigger.LIST: ("listed",),
@@ -299,15 +301,20 @@ def advance_due(*, now: datetime, automations: list[Automation] | None = None) -
             if not claimed:
                 break
             waits: dict[int, list[int]] = {}
+            bulk: dict[int, list[int]] = {}
             others = []
             for enrolment_id, step_id in claimed:
                 step = runner.steps.get(step_id)
                 if step is not None and step.kind == Step.Kind.WAIT:
                     waits.setdefault(step_id, []).append(enrolment_id)
+                elif step is not None and step.kind in BULK_KINDS:
+                    bulk.setdefault(step_id, []).append(enrolment_id)
                 else:
                     others.append(enrolment_id)
             for step_id, enrolment_ids in waits.items():
                 runner.run_waits(runner.steps[step_id], enrolment_ids)
+            for step_id, enrolment_ids in bulk.items():
+                others += runner.run_bulk(runner.steps[step_id], enrolment_ids)
             if others:
                 runner.run(list(Enrolment.objects.filter(pk__in=others)))
         total += len(claimed)

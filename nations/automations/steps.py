@@ -7,6 +7,7 @@ are committed or neither, and the StepRun's unique (enrolment, seq) refuses a se
 from __future__ import annotations
 
 import html
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -132,6 +133,98 @@ class Runner:
                     "now": self.now,
                 },
             )
+
+    def run_bulk(self, step: Step, enrolment_ids: list[int]) -> list[int]:
+        """A tag, untag or list step for many enrolments (claimed, locked) with set-based
+        writes: the runs are recorded first (ON CONFLICT: a run recorded before is never
+        repeated), then one people_tag_bulk / people_list_bulk per causal chain (almost always
+        one), then one UPDATE moves them on. Returns the enrolments left for the one-by-one
+        path (erased people, a step that cannot run)."""
+        from nations.people.actions import people_list_bulk, people_tag_bulk
+        from nations.people.models import PeopleList
+
+        config = step.config or {}
+        people_list = None
+        if step.kind == Step.Kind.LIST:
+            people_list = PeopleList.objects.filter(pk=_int(config.get("list"))).first()
+            if people_list is None:
+                return enrolment_ids
+        elif not config.get("tag"):
+            return enrolment_ids
+        detail = people_list.name if people_list else config["tag"]
+        table, runs = Enrolment._meta.db_table, StepRun._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT e.id, e.person_id, e.chain, p.is_erased FROM {table} e"
+                f" LEFT JOIN {Person._meta.db_table} p ON p.id = e.person_id"
+                " WHERE e.id = ANY(%s)",
+                [enrolment_ids],
+            )
+            rows = cursor.fetchall()
+            live = [r for r in rows if r[3] is False]
+            left = [r[0] for r in rows if r[3] is not False]
+            if not live:
+                return left
+            cursor.execute(
+                f"INSERT INTO {runs} (enrolment_id, seq, step_id, kind, outcome, detail, data, at)"
+                f" SELECT e.id, e.runs + 1, %(step)s, %(kind)s, 'done', %(detail)s, '{{}}',"
+                f" %(now)s FROM {table} e WHERE e.id = ANY(%(ids)s)"
+                " ON CONFLICT (enrolment_id, seq) DO NOTHING RETURNING enrolment_id",
+                {
+                    "step": step.pk,
+                    "kind": step.kind,
+                    "detail": detail[:300],
+                    "now": self.now,
+                    "ids": [r[0] for r in live],
+                },
+            )
+            recorded = {r[0] for r in cursor.fetchall()}
+        chains: dict[str, list[int]] = {}
+        for enrolment_id, person_id, chain, _erased in live:
+            if enrolment_id in recorded:
+                chain = json.loads(chain) if isinstance(chain, str) else (chain or [])
+                chains.setdefault(json.dumps(chain), []).append(person_id)
+        actor = Actor(
+            name=_("Automation “%(name)s”") % {"name": self.automations[step.automation_id].name}
+        )
+        for chain_json, person_ids in chains.items():
+            data = {
+                "automation": step.automation_id,
+                "chain": [*json.loads(chain_json), step.automation_id],
+            }
+            people = Person.objects.filter(pk__in=person_ids)
+            if people_list is not None:
+                people_list_bulk(people=people, people_list=people_list, actor=actor, data=data)
+            else:
+                people_tag_bulk(
+                    people=people, tag_name=config["tag"], actor=actor, data=data,
+                    remove=step.kind == Step.Kind.UNTAG,
+                )  # fmt: skip
+        following = self.following.get(step.pk)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET runs = runs + 1, hops = hops + 1,"
+                " step_id = CASE WHEN hops + 1 > %(max)s THEN step_id ELSE %(next)s::bigint END,"
+                " state = CASE WHEN hops + 1 > %(max)s THEN 'stopped'"
+                " WHEN %(next)s::bigint IS NULL THEN 'completed' ELSE 'active' END,"
+                " next_run_at = CASE WHEN hops + 1 > %(max)s OR %(next)s::bigint IS NULL"
+                " THEN NULL ELSE %(now)s END,"
+                " finished_at = CASE WHEN hops + 1 > %(max)s OR %(next)s::bigint IS NULL"
+                " THEN %(now)s END,"
+                " message = CASE WHEN hops + 1 > %(max)s THEN %(stopped)s ELSE message END"
+                " WHERE id = ANY(%(ids)s)",
+                {
+                    "max": MAX_HOPS,
+                    "next": following,
+                    "now": self.now,
+                    "ids": [r[0] for r in live],
+                    "stopped": (
+                        _("Stopped: the steps loop without a wait (%(n)s steps in a row).")
+                        % {"n": MAX_HOPS}
+                    )[:300],
+                },
+            )
+        return left
 
     def _steprun(self, enrolment: Enrolment, step: Step, seq: int, outcome: Outcome) -> StepRun:
         return StepRun(

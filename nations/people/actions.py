@@ -571,12 +571,21 @@ def person_untag(
 
 
 def people_tag_bulk(
-    *, people: QuerySet[Person], tag_name: str, actor: Actor = SYSTEM, remove: bool = False
+    *,
+    people: QuerySet[Person],
+    tag_name: str,
+    actor: Actor = SYSTEM,
+    remove: bool = False,
+    data: dict | None = None,
 ) -> int:
     """Tag (or untag) every person of a queryset with set-based SQL: one statement for the
-    taggings, one for the timeline, however many people. Returns how many changed."""
+    taggings, one for the timeline, however many people. Returns how many changed. `data` goes
+    on the timeline entries (automations mark the entries their steps cause)."""
+    import json
+
     from django.db import connection
 
+    data_json = json.dumps(data or {})
     [tag] = tags_ensure([tag_name])
     person_sql, params = people.values("id").query.sql_with_params()
     now = timezone.now()
@@ -587,16 +596,16 @@ def people_tag_bulk(
                 f"WITH changed AS (DELETE FROM people_tagging WHERE tag_id = %s AND person_id IN ({person_sql})"
                 " RETURNING person_id) "
                 "INSERT INTO people_activity (person_id, kind, summary, data, actor_id, actor_name, at)"
-                " SELECT person_id, %s, %s, '{}', %s, %s, %s FROM changed",
-                [tag.pk, *params, kind, tag.name, actor.user_id, actor.name, now],
+                " SELECT person_id, %s, %s, %s::jsonb, %s, %s, %s FROM changed",
+                [tag.pk, *params, kind, tag.name, data_json, actor.user_id, actor.name, now],
             )
         else:
             cursor.execute(
                 "WITH changed AS (INSERT INTO people_tagging (person_id, tag_id, created_at)"
                 f" SELECT id, %s, %s FROM ({person_sql}) p ON CONFLICT DO NOTHING RETURNING person_id) "
                 "INSERT INTO people_activity (person_id, kind, summary, data, actor_id, actor_name, at)"
-                " SELECT person_id, %s, %s, '{}', %s, %s, %s FROM changed",
-                [tag.pk, now, *params, kind, tag.name, actor.user_id, actor.name, now],
+                " SELECT person_id, %s, %s, %s::jsonb, %s, %s, %s FROM changed",
+                [tag.pk, now, *params, kind, tag.name, data_json, actor.user_id, actor.name, now],
             )
         return cursor.rowcount
 
@@ -1148,11 +1157,16 @@ def people_list_bulk(
     people_list: PeopleList,
     actor: Actor = SYSTEM,
     remove: bool = False,
+    data: dict | None = None,
 ) -> int:
     """Add (or remove) every person of a queryset to a static list with set-based SQL, writing
-    one timeline entry per person actually added or removed. Idempotent; returns how many
-    changed."""
+    one timeline entry per person actually added or removed (with `data`). Idempotent; returns
+    how many changed."""
+    import json
+
     from django.db import connection
+
+    data_json = json.dumps(data or {})
 
     person_sql, params = people.values("id").query.sql_with_params()
     now = timezone.now()
@@ -1163,8 +1177,17 @@ def people_list_bulk(
                 "WITH changed AS (DELETE FROM people_listmembership WHERE people_list_id = %s"
                 f" AND person_id IN ({person_sql}) RETURNING person_id) "
                 "INSERT INTO people_activity (person_id, kind, summary, data, actor_id, actor_name, at)"
-                " SELECT person_id, %s, %s, '{}', %s, %s, %s FROM changed",
-                [people_list.pk, *params, kind, people_list.name, actor.user_id, actor.name, now],
+                " SELECT person_id, %s, %s, %s::jsonb, %s, %s, %s FROM changed",
+                [
+                    people_list.pk,
+                    *params,
+                    kind,
+                    people_list.name,
+                    data_json,
+                    actor.user_id,
+                    actor.name,
+                    now,
+                ],
             )
         else:
             cursor.execute(
@@ -1172,13 +1195,14 @@ def people_list_bulk(
                 f" created_at) SELECT %s, id, %s FROM ({person_sql}) p ON CONFLICT DO NOTHING"
                 " RETURNING person_id) "
                 "INSERT INTO people_activity (person_id, kind, summary, data, actor_id, actor_name, at)"
-                " SELECT person_id, %s, %s, '{}', %s, %s, %s FROM changed",
+                " SELECT person_id, %s, %s, %s::jsonb, %s, %s, %s FROM changed",
                 [
                     people_list.pk,
                     now,
                     *params,
                     kind,
                     people_list.name,
+                    data_json,
                     actor.user_id,
                     actor.name,
                     now,

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 from django_tenants.utils import schema_context
 
 from billing.limits import forget_plan
@@ -28,6 +28,7 @@ def organizer(nation) -> None:
 @pytest.fixture
 def in_alpha(alpha):
     organizer(alpha.nation)
+    translation.activate("en")  # a French panel request earlier on this thread leaves fr on
     with schema_context(alpha.nation.schema_name):
         connection.set_tenant(alpha.nation)
         yield alpha
