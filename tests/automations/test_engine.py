@@ -329,3 +329,24 @@ def test_paused_automation_holds_people_where_they_are(in_alpha, clock):
     actions.automation_activate(automation=automation)
     clock.tick(minutes=1)
     assert "y" in tags_of(ada)
+
+
+def test_a_tick_costs_the_same_few_queries_however_many_people_wait(in_alpha, clock):
+    """Never a scan of everyone: with nothing due, the tick's queries do not grow with the
+    number of people enrolled (they read due rows through an index, and new timeline rows)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    make_automation(trigger="tag", trigger_tag="go", steps=[("wait", {"days": 7}), ("end", {})])
+    counts = []
+    for n in (5, 60):
+        people = Person.objects.bulk_create(
+            Person(first_name=f"W{n}-{i}", email=f"w{n}-{i}@example.org") for i in range(n)
+        )
+        people_tag_bulk(people=Person.objects.filter(pk__in=[p.pk for p in people]), tag_name="go")
+        clock.tick(minutes=1)  # they enter and start waiting
+        with CaptureQueriesContext(connection) as queries:
+            clock.tick(minutes=10)  # past the re-read window: nothing new, nothing due
+        counts.append(len(queries))
+    assert Enrolment.objects.filter(state="active").count() == 65
+    assert counts[0] == counts[1] and counts[0] <= 12, counts
