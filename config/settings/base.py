@@ -53,6 +53,7 @@ TENANT_APPS = [
     "nations.donations",
     "nations.comms",
     "nations.social",
+    "nations.automations",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [a for a in TENANT_APPS if a not in SHARED_APPS]
 
@@ -142,6 +143,7 @@ CELERY_BEAT_SCHEDULE = {
     "comms-tick": {"task": "comms.tick", "schedule": 60.0},
     "comms-bounce-mailbox": {"task": "comms.poll_bounces", "schedule": 60.0},
     "social-tick": {"task": "social.tick", "schedule": 60.0},
+    "automations-tick": {"task": "automations.tick", "schedule": 60.0},
 }
 
 # --- Accounts and security -------------------------------------------------------------------
@@ -250,6 +252,11 @@ SOCIAL_X_API_BASE = env("SOCIAL_X_API_BASE", default="")
 # Mastodon instances must be https, except with this on (the local server in dev and tests).
 SOCIAL_MASTODON_ALLOW_HTTP = env.bool("SOCIAL_MASTODON_ALLOW_HTTP", default=False)
 COMMS_RATES["social"] = {"global": 50.0, "nation": 5.0}  # posts/s: networks throttle hard
+
+# --- Automations (nations/automations) ---------------------------------------------------------
+AUTOMATIONS_BATCH = env.int("AUTOMATIONS_BATCH", default=1000)  # due enrolments per transaction
+AUTOMATIONS_LOOKBACK = env.int("AUTOMATIONS_LOOKBACK", default=300)  # s of timeline re-read
+AUTOMATIONS_MAX_DEPTH = env.int("AUTOMATIONS_MAX_DEPTH", default=5)  # automations in one chain
 
 # --- Custom domains --------------------------------------------------------------------------
 NATIONS_DNS_RESOLVER = env("NATIONS_DNS_RESOLVER", default="tenants.dns.SystemResolver")

@@ -49,6 +49,7 @@ urlpatterns = [
     path("communication/", comms_views.blasts, name="communication"),
     path("communication/social/", include("nations.social.urls")),
     path("communication/", include("nations.comms.urls")),
+    path("automations/", include("nations.automations.urls")),
     path("settings/", views.settings_general, name="settings"),
     path("settings/domains/", views.domains, name="domains"),
     path(

@@ -560,36 +560,52 @@ def tags_ensure(names: Iterable[str]) -> list[Tag]:
 
 
 @transaction.atomic
-def person_tag(*, person: Person, names: Iterable[str], actor: Actor = SYSTEM) -> list[Tag]:
+def person_tag(
+    *, person: Person, names: Iterable[str], actor: Actor = SYSTEM, data: dict | None = None
+) -> list[Tag]:
+    """`data` goes on the timeline entries (automations mark the entries their steps cause)."""
     added = []
     for tag in tags_ensure(names):
         _, created = Tagging.objects.get_or_create(person=person, tag=tag)
         if created:
             added.append(tag)
-            activity_record(person=person, kind=Activity.Kind.TAGGED, summary=tag.name, actor=actor)
+            activity_record(
+                person=person, kind=Activity.Kind.TAGGED, summary=tag.name, data=data, actor=actor
+            )
     return added
 
 
 @transaction.atomic
-def person_untag(*, person: Person, names: Iterable[str], actor: Actor = SYSTEM) -> int:
+def person_untag(
+    *, person: Person, names: Iterable[str], actor: Actor = SYSTEM, data: dict | None = None
+) -> int:
     removed = 0
     for tag in Tag.objects.filter(name__in=list(names)):
         deleted, _ = Tagging.objects.filter(person=person, tag=tag).delete()
         if deleted:
             removed += 1
             activity_record(
-                person=person, kind=Activity.Kind.UNTAGGED, summary=tag.name, actor=actor
+                person=person, kind=Activity.Kind.UNTAGGED, summary=tag.name, data=data, actor=actor
             )
     return removed
 
 
 def people_tag_bulk(
-    *, people: QuerySet[Person], tag_name: str, actor: Actor = SYSTEM, remove: bool = False
+    *,
+    people: QuerySet[Person],
+    tag_name: str,
+    actor: Actor = SYSTEM,
+    remove: bool = False,
+    data: dict | None = None,
 ) -> int:
     """Tag (or untag) every person of a queryset with set-based SQL: one statement for the
-    taggings, one for the timeline, however many people. Returns how many changed."""
+    taggings, one for the timeline, however many people. Returns how many changed. `data` goes
+    on the timeline entries (automations mark the entries their steps cause)."""
+    import json
+
     from django.db import connection
 
+    data_json = json.dumps(data or {})
     [tag] = tags_ensure([tag_name])
     person_sql, params = people.values("id").query.sql_with_params()
     now = timezone.now()
@@ -600,26 +616,32 @@ def people_tag_bulk(
                 f"WITH changed AS (DELETE FROM people_tagging WHERE tag_id = %s AND person_id IN ({person_sql})"
                 " RETURNING person_id) "
                 "INSERT INTO people_activity (person_id, kind, summary, data, actor_id, actor_name, at)"
-                " SELECT person_id, %s, %s, '{}', %s, %s, %s FROM changed",
-                [tag.pk, *params, kind, tag.name, actor.user_id, actor.name, now],
+                " SELECT person_id, %s, %s, %s::jsonb, %s, %s, %s FROM changed",
+                [tag.pk, *params, kind, tag.name, data_json, actor.user_id, actor.name, now],
             )
         else:
             cursor.execute(
                 "WITH changed AS (INSERT INTO people_tagging (person_id, tag_id, created_at)"
                 f" SELECT id, %s, %s FROM ({person_sql}) p ON CONFLICT DO NOTHING RETURNING person_id) "
                 "INSERT INTO people_activity (person_id, kind, summary, data, actor_id, actor_name, at)"
-                " SELECT person_id, %s, %s, '{}', %s, %s, %s FROM changed",
-                [tag.pk, now, *params, kind, tag.name, actor.user_id, actor.name, now],
+                " SELECT person_id, %s, %s, %s::jsonb, %s, %s, %s FROM changed",
+                [tag.pk, now, *params, kind, tag.name, data_json, actor.user_id, actor.name, now],
             )
         return cursor.rowcount
 
 
 @transaction.atomic
-def list_add(*, people_list: PeopleList, person: Person, actor: Actor = SYSTEM) -> bool:
+def list_add(
+    *, people_list: PeopleList, person: Person, actor: Actor = SYSTEM, data: dict | None = None
+) -> bool:
     _, created = ListMembership.objects.get_or_create(people_list=people_list, person=person)
     if created:
         activity_record(
-            person=person, kind=Activity.Kind.LISTED, summary=people_list.name, actor=actor
+            person=person,
+            kind=Activity.Kind.LISTED,
+            summary=people_list.name,
+            data=data,
+            actor=actor,
         )
     return created
 
@@ -1175,11 +1197,16 @@ def people_list_bulk(
     people_list: PeopleList,
     actor: Actor = SYSTEM,
     remove: bool = False,
+    data: dict | None = None,
 ) -> int:
     """Add (or remove) every person of a queryset to a static list with set-based SQL, writing
-    one timeline entry per person actually added or removed. Idempotent; returns how many
-    changed."""
+    one timeline entry per person actually added or removed (with `data`). Idempotent; returns
+    how many changed."""
+    import json
+
     from django.db import connection
+
+    data_json = json.dumps(data or {})
 
     person_sql, params = people.values("id").query.sql_with_params()
     now = timezone.now()
@@ -1190,8 +1217,17 @@ def people_list_bulk(
                 "WITH changed AS (DELETE FROM people_listmembership WHERE people_list_id = %s"
                 f" AND person_id IN ({person_sql}) RETURNING person_id) "
                 "INSERT INTO people_activity (person_id, kind, summary, data, actor_id, actor_name, at)"
-                " SELECT person_id, %s, %s, '{}', %s, %s, %s FROM changed",
-                [people_list.pk, *params, kind, people_list.name, actor.user_id, actor.name, now],
+                " SELECT person_id, %s, %s, %s::jsonb, %s, %s, %s FROM changed",
+                [
+                    people_list.pk,
+                    *params,
+                    kind,
+                    people_list.name,
+                    data_json,
+                    actor.user_id,
+                    actor.name,
+                    now,
+                ],
             )
         else:
             cursor.execute(
@@ -1199,13 +1235,14 @@ def people_list_bulk(
                 f" created_at) SELECT %s, id, %s FROM ({person_sql}) p ON CONFLICT DO NOTHING"
                 " RETURNING person_id) "
                 "INSERT INTO people_activity (person_id, kind, summary, data, actor_id, actor_name, at)"
-                " SELECT person_id, %s, %s, '{}', %s, %s, %s FROM changed",
+                " SELECT person_id, %s, %s, %s::jsonb, %s, %s, %s FROM changed",
                 [
                     people_list.pk,
                     now,
                     *params,
                     kind,
                     people_list.name,
+                    data_json,
                     actor.user_id,
                     actor.name,
                     now,

@@ -339,3 +339,27 @@ def _social_account_ids(victim):
 @register("social_post_id")
 def _social_post_ids(victim):
     return [_victim_social(victim)[1].pk]
+
+
+def _victim_automation(victim):
+    """An automation of the victim's with a step and an enrolled marker, made once per victim."""
+    from nations.automations.models import Automation, Enrolment, Step
+
+    automation = Automation.objects.first()
+    if automation is None:
+        automation = Automation.objects.create(name="Private path", trigger_tag="private")
+        step = Step.objects.create(
+            automation=automation, position=1, kind="tag", config={"tag": "x"}
+        )
+        Enrolment.objects.create(automation=automation, person=victim.markers[0], step=step)
+    return automation
+
+
+@register("automation_id")
+def _automation_ids(victim):
+    return [_victim_automation(victim).pk]
+
+
+@register("step_id")
+def _step_ids(victim):
+    return list(_victim_automation(victim).steps.values_list("pk", flat=True))

@@ -22,6 +22,7 @@ BENCHES = (
     "donations",
     "comms",
     "sms",
+    "automations",
 )
 
 
@@ -56,6 +57,7 @@ def main(argv: list[str]) -> int:
     from django.db import connection
 
     from . import fleet, provisioning, signup
+    from .automations import bench_automations
     from .billing import bench_billing
     from .comms import bench_comms
     from .donations import bench_donations
@@ -97,6 +99,7 @@ def main(argv: list[str]) -> int:
         "billing": bench_billing,
         "donations": bench_donations,
         "comms": bench_comms,
+        "automations": bench_automations,
         "site": bench_site,
         "sms": bench_sms,
     }
