@@ -134,3 +134,14 @@ def test_an_x_callback_not_started_by_this_session_connects_nothing(social, staf
     )
     assert "no account was connected" in denied.content.decode()
     assert not SocialAccount.objects.exists()
+
+
+def test_mastodon_addresses_inside_the_platform_network_are_refused(social, staff, settings):
+    settings.SOCIAL_MASTODON_ALLOW_HTTP = False
+    for address in ("https://127.0.0.1:8443", "https://localhost", "https://10.1.2.3"):
+        response = staff.post(
+            "/panel/communication/social/accounts/connect/mastodon/",
+            {"mastodon-instance_url": address, "mastodon-access_token": "m-alpha-token"},
+        )
+        assert "not a public Mastodon server" in response.content.decode(), address
+    assert not SocialAccount.objects.exists()
