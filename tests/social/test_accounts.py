@@ -145,3 +145,18 @@ def test_mastodon_addresses_inside_the_platform_network_are_refused(social, staf
         )
         assert "not a public Mastodon server" in response.content.decode(), address
     assert not SocialAccount.objects.exists()
+
+
+def test_the_social_pages_speak_french(social, staff, x_account):
+    staff.client.cookies["django_language"] = "fr"
+    posts = staff.get("/panel/communication/social/").content.decode()
+    assert "Aucune publication sociale pour l'instant" in posts
+    assert "Nouvelle publication" in posts and "Publications automatiques" in posts
+    accounts = staff.get("/panel/communication/social/accounts/").content.decode()
+    assert "Se connecter avec X" in accounts and "Connecté" in accounts
+    assert "Connect Mastodon" not in accounts and "No accounts" not in accounts
+    form = staff.post(
+        "/panel/communication/social/new/",
+        {"text": "a" * 281, "accounts": [x_account.pk], "when": "now"},
+    ).content.decode()
+    assert "Trop long pour X (Twitter) : 281 caractères" in form
