@@ -49,6 +49,7 @@ class Fault:
     path: str
     status: int
     times: int
+    after: bool = False  # do the work, then answer the error (the client cannot know it worked)
 
 
 @dataclass
@@ -104,9 +105,9 @@ class LocalSocial:
     def revoke(self, token: str) -> None:
         self.revoked.add(token)
 
-    def fail(self, path: str, status: int, times: int = 1) -> None:
+    def fail(self, path: str, status: int, times: int = 1, *, after: bool = False) -> None:
         with self.lock:
-            self.faults.append(Fault(path, status, times))
+            self.faults.append(Fault(path, status, times, after))
 
     def reset(self) -> None:
         with self.lock:
@@ -136,12 +137,12 @@ class LocalSocial:
         self.httpd.server_close()
 
     # --- the APIs -------------------------------------------------------------------------
-    def take_fault(self, path: str) -> int | None:
+    def take_fault(self, path: str) -> Fault | None:
         with self.lock:
             for fault in self.faults:
                 if fault.path == path and fault.times > 0:
                     fault.times -= 1
-                    return fault.status
+                    return fault
         return None
 
     def verify_oauth1(
@@ -379,19 +380,21 @@ class _Handler(BaseHTTPRequestHandler):
                         "detail": "Unauthorized",
                     },
                 )
-            elif fault:
-                status, payload = fault, {"title": "Error", "status": fault, "detail": "fault"}
             else:
-                status, payload = state.x(method, path, token, body)
+                if fault is None or fault.after:
+                    status, payload = state.x(method, path, token, body)
+                if fault is not None:
+                    status = fault.status
+                    payload = {"title": "Error", "status": status, "detail": "fault"}
         else:
             auth = self.headers.get("Authorization", "")
             token = auth[7:] if auth.startswith("Bearer ") else ""
             record.token = token
             fault = state.take_fault(path)
-            if fault:
-                status, payload = fault, {"error": f"fault {fault}"}
-            else:
+            if fault is None or fault.after:
                 status, payload = state.mastodon(method, path, token, body, self.headers)
+            if fault is not None:
+                status, payload = fault.status, {"error": f"fault {fault.status}"}
         if status == 429:
             extra = {"x-rate-limit-reset": "0", "x-rate-limit-remaining": "0"}
         record.status = status

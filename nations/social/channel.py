@@ -74,7 +74,8 @@ class SocialHandler:
             except networks.TryLater as error:
                 result.retry.append((row, str(error)))
             except networks.Duplicate as error:
-                if row.attempts > 1:  # an earlier attempt went through without an answer
+                # `attempts` counts earlier claims: one of them went through unanswered.
+                if row.attempts > 0:
                     PostTarget.objects.filter(pk=target.pk).update(posted_at=timezone.now())
                     result.sent.append(row)
                 else:

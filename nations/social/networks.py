@@ -12,7 +12,9 @@ refused this post: failed, with its reason)."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
+import socket
 import unicodedata
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -225,7 +227,22 @@ def instance_base(url: str) -> str:
         raise Rejected(
             _("Enter the address of your Mastodon server, like https://mastodon.social.")
         )
+    if not settings.SOCIAL_MASTODON_ALLOW_HTTP and _is_internal(parts.hostname):
+        # Staff must not make our servers call the platform's own network.
+        raise Rejected(_("This address is not a public Mastodon server."))
     return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _is_internal(hostname: str) -> bool:
+    try:
+        infos = socket.getaddrinfo(hostname, 443, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError):
+        return False  # unknown: the verify call will fail with a clear message
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global:
+            return True
+    return False
 
 
 def mastodon_client(instance_url: str, token: str) -> Mastodon:

@@ -1,6 +1,7 @@
-"""Social posts in Chromium: a staff member connects X and Mastodon (checked against the local
-server), writes a post to both, and sees it posted with its links (a real Celery worker runs
-the comms pump; the local server verifies the X request's OAuth1 signature)."""
+"""Social posts in Chromium: a staff member connects X (Sign in with X) and Mastodon (checked
+against the local server), writes a post to both, and sees it posted with its links (a real
+Celery worker runs the comms pump; the local server verifies the X requests' OAuth1
+signatures)."""
 
 from __future__ import annotations
 
@@ -75,10 +76,10 @@ def test_a_staff_member_connects_accounts_and_posts_to_both(browser_page, social
         assert page.get_by_role("heading", name="No social posts yet").is_visible()
         page.locator(".empty").get_by_role("link", name="Connect an account").click()
 
-        x_form = page.locator("form", has_text="Connect X (Twitter)")
-        x_form.get_by_label("Access token", exact=True).fill("browser-x-token")
-        x_form.get_by_label("Access token secret").fill("browser-x-secret")
-        x_form.get_by_role("button", name="Connect X").click()
+        # Sign in with X: off to X's authorize page (the local server's), approve, come back.
+        page.get_by_role("button", name="Sign in with X").click()
+        page.get_by_role("link", name="Authorize as @social_nation").click()
+        page.wait_for_url(re.compile(r".*/communication/social/accounts/$"))
         assert page.get_by_text("Connected @social_nation.").is_visible()
         m_form = page.locator("form", has_text="Connect Mastodon")
         m_form.get_by_label("Server address").fill(server.url)
@@ -109,6 +110,7 @@ def test_a_staff_member_connects_accounts_and_posts_to_both(browser_page, social
         assert page.get_by_role("link", name="View post").count() == 2
         [tweet] = server.recorded("POST", "/2/tweets")
         assert tweet.signature_verified is True
+        assert server.recorded("POST", "/oauth/access_token")[0].signature_verified
         page.screenshot(path=str(SHOTS / "social-post.png"), full_page=True)
         page.get_by_role("link", name="All posts").click()
         page.screenshot(path=str(SHOTS / "social-posts.png"), full_page=True)

@@ -134,3 +134,29 @@ def test_an_x_callback_not_started_by_this_session_connects_nothing(social, staf
     )
     assert "no account was connected" in denied.content.decode()
     assert not SocialAccount.objects.exists()
+
+
+def test_mastodon_addresses_inside_the_platform_network_are_refused(social, staff, settings):
+    settings.SOCIAL_MASTODON_ALLOW_HTTP = False
+    for address in ("https://127.0.0.1:8443", "https://localhost", "https://10.1.2.3"):
+        response = staff.post(
+            "/panel/communication/social/accounts/connect/mastodon/",
+            {"mastodon-instance_url": address, "mastodon-access_token": "m-alpha-token"},
+        )
+        assert "not a public Mastodon server" in response.content.decode(), address
+    assert not SocialAccount.objects.exists()
+
+
+def test_the_social_pages_speak_french(social, staff, x_account):
+    staff.client.cookies["django_language"] = "fr"
+    posts = staff.get("/panel/communication/social/").content.decode()
+    assert "Aucune publication sociale pour l'instant" in posts
+    assert "Nouvelle publication" in posts and "Publications automatiques" in posts
+    accounts = staff.get("/panel/communication/social/accounts/").content.decode()
+    assert "Se connecter avec X" in accounts and "Connecté" in accounts
+    assert "Connect Mastodon" not in accounts and "No accounts" not in accounts
+    form = staff.post(
+        "/panel/communication/social/new/",
+        {"text": "a" * 281, "accounts": [x_account.pk], "when": "now"},
+    ).content.decode()
+    assert "Trop long pour X (Twitter) : 281 caractères" in form

@@ -225,6 +225,45 @@ def test_the_minute_ticks_launch_due_posts_and_restart_the_social_pump(
     post.refresh_from_db()
     assert post.status == "sending" and _target(post).delivery.status == "queued"
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        assert tick_nation()["pumps"] == 1  # no pump running: the comms tick starts one
-    assert callbacks
+        tick_nation()  # no pump running: the comms tick starts one for social
+    assert ("social",) in [_task_args(callback) for callback in callbacks]
     assert pipeline.pump("social")["sent"] == 1
+
+
+def _task_args(callback) -> tuple | None:
+    """The arguments of the task a send_on_commit callback will send."""
+    cells = dict(zip(callback.__code__.co_freevars, callback.__closure__ or (), strict=False))
+    return cells["args"].cell_contents if "args" in cells else None
+
+
+def test_x_answering_5xx_after_posting_is_not_posted_twice(x_account, social, staff):
+    """X made the tweet but answered 502: the retry meets X's duplicate refusal, which after an
+    uncertain attempt means "already posted"."""
+    social.fail("/2/tweets", 502, after=True)
+    post = actions.post_create(text="Made, but the answer was lost", accounts=[x_account])
+    assert pipeline.pump("social")["retry"] == 1
+    assert len(social.tweets) == 1
+    _time_passes(post)
+    assert pipeline.pump("social")["sent"] == 1
+    assert [r.status for r in social.recorded("POST", "/2/tweets")] == [502, 403]
+    assert len(social.tweets) == 1
+    page = staff.get(f"/panel/communication/social/{post.pk}/").content.decode()
+    assert "badge-social-posted" in page
+
+
+def test_mastodon_answering_5xx_after_posting_is_not_posted_twice(mastodon_account, social):
+    social.fail("/api/v1/statuses", 500, after=True)
+    post = actions.post_create(text="Lost answer", accounts=[mastodon_account])
+    assert pipeline.pump("social")["retry"] == 1
+    _time_passes(post)
+    assert pipeline.pump("social")["sent"] == 1
+    assert len(social.statuses) == 1  # the Idempotency-Key returned the first status
+    assert _target(post).remote_url == social.statuses[0]["url"]
+
+
+def test_the_same_text_twice_on_x_fails_with_a_clear_message(x_account, social):
+    actions.post_create(text="Same words", accounts=[x_account])
+    second = actions.post_create(text="Same words", accounts=[x_account])
+    pipeline.pump("social")
+    delivery = _target(second).delivery
+    assert delivery.status == "failed" and "already posted the same text" in delivery.error
