@@ -193,6 +193,7 @@ def _dns_server():
     server = DNSServer(zone, port=port, address="127.0.0.1")
     server.start_thread()
     yield zone, port
+    server.stop()
 
 
 # --- SMS and voice: the local Twilio server, its callbacks through Django's test client ---------
@@ -243,6 +244,7 @@ def dns(_dns_server, settings):
     return zone
 
 
+@pytest.fixture
 def twilio(_twilio_server, settings, tmp_path):
     """The local Twilio server as the platform's account, the nation on the Campaign plan (SMS
     and voice), quiet hours off (the quiet-hours test sets them)."""
