@@ -183,7 +183,7 @@ def page(request, slug: str):
     s = SimpleLazyObject(site_settings)  # a signature that succeeds never reads them
     version = None
     if request.method == "POST":
-        limited, version = _rate_limited(request, slug)
+        limited, version = _post_limits(request, slug)
         if limited:
             return rate_limited(request)
     found = _live_page(slug, version)
@@ -202,7 +202,7 @@ def page(request, slug: str):
 def embed(request, slug: str):
     version = None
     if request.method == "POST":
-        limited, version = _rate_limited(request, slug)
+        limited, version = _post_limits(request, slug)
         if limited:
             return rate_limited(request)
     found = _live_page(slug, version)
@@ -242,7 +242,13 @@ def _origin_ok(request) -> bool:
     return urlsplit(origin).netloc == request.get_host()
 
 
-def _rate_limited(request, slug: str) -> tuple[bool, int | None]:
+def _rate_limited(request, page: Page) -> bool:
+    """Whether this POST to `page` is over its per-IP or per-page limit (the donation page
+    uses it too)."""
+    return _post_limits(request, page.slug)[0]
+
+
+def _post_limits(request, slug: str) -> tuple[bool, int | None]:
     """Per visitor IP and per page, in fixed windows; and the site's version, which the page
     lookup needs next. One Redis round trip for all three (django-ratelimit took three per
     limit, and the version one more)."""

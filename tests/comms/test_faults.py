@@ -260,6 +260,12 @@ def test_a_burst_of_autoresponses_queues_one_pump_that_sends_them_all(
         assert published == ["comms.pump", "comms.pump"]
     finally:
         before_task_publish.disconnect(count)
+        # Publishing resolved the app's result backend (none is configured here) and Celery
+        # keeps it: forget it, so a later test that configures one (tests/config) gets it.
+        from config.celery import app
+
+        app._backend_cache = None
+        app._local.__dict__.pop("backend", None)
 
 
 def test_a_nation_whose_payments_stopped_sends_receipts_but_no_blasts(in_alpha, sink):

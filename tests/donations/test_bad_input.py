@@ -154,3 +154,10 @@ def test_staff_edit_rules_from_a_preset(alpha, connect):
         assert s.rules == "fr_candidate" and s.election_limit == 460_000
     staff = client_for(alpha.host, alpha.staff, alpha.nation)
     assert staff.get("/panel/donations/settings/").status_code == 403
+
+
+def test_a_flood_of_gift_forms_from_one_visitor_is_turned_away(alpha, ready, settings):
+    settings.RATELIMIT_ENABLE = True
+    settings.SITE_FORM_IP_RATE = "3/m"
+    codes = [give(ready, "give", gift_data(other_amount="abc")).status_code for _ in range(4)]
+    assert codes == [400, 400, 400, 429]

@@ -148,7 +148,9 @@ def test_the_demo_site_command(db, committed):
     )
     assert "Signez la pétition" in client.get("/pistes-cyclables/").content.decode()  # in French
     with schema_context(nation.schema_name):
-        assert Page.objects.count() == 4
+        assert Page.objects.count() == 5
+    survey = client.get("/consultation/").content.decode()
+    assert "Comment traversez-vous le boulevard" in survey and "Des passages piétons" in survey
 
 
 def test_renaming_the_nation_refreshes_its_cached_pages_at_once(alpha, committed):

@@ -1,5 +1,5 @@
-"""Give the demo nation a website: settings, a petition, an event, a signup page and a menu
-(idempotent; run by `make run` after seed_demo)."""
+"""Give the demo nation a website: settings, a petition, an event, a signup page, a survey and
+a menu (idempotent; run by `make run` after seed_demo)."""
 
 from datetime import timedelta
 
@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from nations.site.actions import menu_replace, page_publish, page_save
+from nations.site.actions import menu_replace, page_publish, page_save, survey_question_save
 from nations.site.models import Page, SiteSettings
 from tenants.models import Nation
 
@@ -48,6 +48,33 @@ PAGES = [
         "tags": ["newsletter"],
     },
     {
+        "kind": "survey",
+        "slug": "consultation",
+        "title": "Votre avis sur le boulevard",
+        "intro": "Trois minutes pour nous dire ce qui doit changer.",
+        "body": "<p>Vos réponses guident nos propositions au conseil de quartier.</p>",
+        "tags": ["consultation:boulevard"],
+        "questions": [
+            {
+                "kind": "single",
+                "label": "Comment traversez-vous le boulevard le plus souvent ?",
+                "choices": ["À pied", "À vélo", "En voiture", "En bus"],
+                "required": True,
+            },
+            {
+                "kind": "multiple",
+                "label": "Qu'est-ce qui vous manque le plus ?",
+                "choices": [
+                    "Une piste protégée",
+                    "Des passages piétons",
+                    "Des arbres",
+                    "Des bancs",
+                ],
+            },
+            {"kind": "long", "label": "Une idée, une remarque ?"},
+        ],
+    },
+    {
         "kind": "basic",
         "slug": "qui-sommes-nous",
         "title": "Qui sommes-nous ?",
@@ -83,12 +110,15 @@ class Command(BaseCommand):
                 if Page.objects.filter(slug=spec["slug"]).exists():
                     continue
                 data = dict(spec)
+                questions = data.pop("questions", [])
                 if data["kind"] == "event":
                     start = (timezone.now() + timedelta(days=10)).replace(
                         hour=17, minute=0, second=0, microsecond=0
                     )
                     data.update(starts_at=start, ends_at=start + timedelta(hours=2))
                 page = page_save(page=Page(), data=data)
+                for question in questions:
+                    survey_question_save(page=page, **question)
                 page_publish(page=page)
                 created.append(page)
             if created:
@@ -98,6 +128,7 @@ class Command(BaseCommand):
                         ("Pétition", by_slug.get("pistes-cyclables"), ""),
                         ("Agenda", None, "/events/"),
                         ("Rejoindre", by_slug.get("rejoindre"), ""),
+                        ("Consultation", by_slug.get("consultation"), ""),
                         ("Qui sommes-nous ?", by_slug.get("qui-sommes-nous"), ""),
                     ]
                 )
