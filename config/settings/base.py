@@ -236,9 +236,7 @@ COMMS_RATES["voice"] = {
     "global": env.float("COMMS_VOICE_RATE", default=100.0),
     "nation": env.float("COMMS_VOICE_NATION_RATE", default=10.0),
 }
-COMMS_SMS_SEGMENT_PRICE = env.float(
-    "COMMS_SMS_SEGMENT_PRICE", default=0.08
-)  # estimate, per segment
+COMMS_SMS_SEGMENT_PRICE = env.float("COMMS_SMS_SEGMENT_PRICE", default=0.08)  # an estimate
 COMMS_SMS_PRICE_CURRENCY = env("COMMS_SMS_PRICE_CURRENCY", default="EUR")
 COMMS_VOICE_AUDIO_MAX_BYTES = env.int("COMMS_VOICE_AUDIO_MAX_BYTES", default=5 * 1024 * 1024)
 

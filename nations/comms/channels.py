@@ -17,6 +17,7 @@ from nations.people.models import Consent, Person, PersonEmail
 from tenants.hosts import nation_url
 
 from .audience import SUPPRESSED
+from .channels_phone import SmsHandler, VoiceHandler
 from .dkim import sign
 from .models import Blast
 from .pipeline import BatchResult, Claimed
@@ -193,19 +194,13 @@ class EmailHandler:
         self.backend.close()
 
 
-def _phone_handlers() -> dict:
-    from .channels_phone import SmsHandler, VoiceHandler
-
-    return {"sms": SmsHandler, "voice": VoiceHandler}
-
-
 def _social(nation):
     from nations.social.channel import SocialHandler  # posts to X and Mastodon (nations/social)
 
     return SocialHandler(nation)
 
 
-HANDLERS = {"email": EmailHandler, **_phone_handlers(), "social": _social}
+HANDLERS = {"email": EmailHandler, "sms": SmsHandler, "voice": VoiceHandler, "social": _social}
 
 
 def handler_for(channel: str, nation):

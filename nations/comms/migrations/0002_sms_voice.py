@@ -7,80 +7,127 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('comms', '0001_initial'),
+        ("comms", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='InboundMessage',
+            name="InboundMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('provider_id', models.CharField(max_length=64, unique=True)),
-                ('from_number', models.CharField(max_length=20)),
-                ('to_number', models.CharField(max_length=20)),
-                ('body', models.TextField(blank=True)),
-                ('person_id', models.BigIntegerField(blank=True, null=True)),
-                ('keyword', models.CharField(blank=True, max_length=10)),
-                ('received_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("provider_id", models.CharField(max_length=64, unique=True)),
+                ("from_number", models.CharField(max_length=20)),
+                ("to_number", models.CharField(max_length=20)),
+                ("body", models.TextField(blank=True)),
+                ("person_id", models.BigIntegerField(blank=True, null=True)),
+                ("keyword", models.CharField(blank=True, max_length=10)),
+                ("received_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'ordering': ['-received_at', '-id'],
+                "ordering": ["-received_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='TwilioAccount',
+            name="TwilioAccount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('mode', models.CharField(choices=[('platform', "The platform's account (billed with your plan)"), ('own', 'Our own Twilio account')], default='platform', max_length=10, verbose_name='account')),
-                ('account_sid', models.CharField(blank=True, max_length=40, verbose_name='account SID')),
-                ('auth_token', config.crypto.EncryptedTextField(blank=True, verbose_name='auth token')),
-                ('senders', models.JSONField(blank=True, default=list, verbose_name='senders')),
-                ('quiet_start', models.TimeField(default=datetime.time(21, 0), verbose_name='quiet hours start')),
-                ('quiet_end', models.TimeField(default=datetime.time(8, 0), verbose_name='quiet hours end')),
-                ('forward_to', models.CharField(blank=True, max_length=20, verbose_name='staff number for “press 1”')),
-                ('checked_at', models.DateTimeField(blank=True, null=True)),
-                ('check_error', models.CharField(blank=True, max_length=300)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "mode",
+                    models.CharField(
+                        choices=[
+                            ("platform", "The platform's account (billed with your plan)"),
+                            ("own", "Our own Twilio account"),
+                        ],
+                        default="platform",
+                        max_length=10,
+                        verbose_name="account",
+                    ),
+                ),
+                (
+                    "account_sid",
+                    models.CharField(blank=True, max_length=40, verbose_name="account SID"),
+                ),
+                (
+                    "auth_token",
+                    config.crypto.EncryptedTextField(blank=True, verbose_name="auth token"),
+                ),
+                ("senders", models.JSONField(blank=True, default=list, verbose_name="senders")),
+                (
+                    "quiet_start",
+                    models.TimeField(
+                        default=datetime.time(21, 0), verbose_name="quiet hours start"
+                    ),
+                ),
+                (
+                    "quiet_end",
+                    models.TimeField(default=datetime.time(8, 0), verbose_name="quiet hours end"),
+                ),
+                (
+                    "forward_to",
+                    models.CharField(
+                        blank=True, max_length=20, verbose_name="staff number for “press 1”"
+                    ),
+                ),
+                ("checked_at", models.DateTimeField(blank=True, null=True)),
+                ("check_error", models.CharField(blank=True, max_length=300)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
         ),
         migrations.AddField(
-            model_name='blast',
-            name='audio',
-            field=models.FileField(blank=True, upload_to='voice/%Y/%m/', verbose_name='audio message'),
+            model_name="blast",
+            name="audio",
+            field=models.FileField(
+                blank=True, upload_to="voice/%Y/%m/", verbose_name="audio message"
+            ),
         ),
         migrations.AddField(
-            model_name='blast',
-            name='forward_to',
-            field=models.CharField(blank=True, max_length=20, verbose_name='staff number for “press 1”'),
+            model_name="blast",
+            name="forward_to",
+            field=models.CharField(
+                blank=True, max_length=20, verbose_name="staff number for “press 1”"
+            ),
         ),
         migrations.AddField(
-            model_name='blast',
-            name='sender',
-            field=models.CharField(blank=True, max_length=20, verbose_name='from'),
+            model_name="blast",
+            name="sender",
+            field=models.CharField(blank=True, max_length=20, verbose_name="from"),
         ),
         migrations.AddField(
-            model_name='blast',
-            name='text',
-            field=models.TextField(blank=True, verbose_name='message'),
+            model_name="blast",
+            name="text",
+            field=models.TextField(blank=True, verbose_name="message"),
         ),
         migrations.AddField(
-            model_name='delivery',
-            name='outcome',
+            model_name="delivery",
+            name="outcome",
             field=models.CharField(blank=True, max_length=20),
         ),
         migrations.AddField(
-            model_name='delivery',
-            name='provider_id',
+            model_name="delivery",
+            name="provider_id",
             field=models.CharField(blank=True, max_length=64),
         ),
         migrations.AddIndex(
-            model_name='delivery',
-            index=models.Index(condition=models.Q(('provider_id', ''), _negated=True), fields=['provider_id'], name='delivery_provider'),
+            model_name="delivery",
+            index=models.Index(
+                condition=models.Q(("provider_id", ""), _negated=True),
+                fields=["provider_id"],
+                name="delivery_provider",
+            ),
         ),
         migrations.AddIndex(
-            model_name='inboundmessage',
-            index=models.Index(fields=['from_number'], name='inbound_from'),
+            model_name="inboundmessage",
+            index=models.Index(fields=["from_number"], name="inbound_from"),
         ),
     ]

@@ -4,15 +4,42 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('people', '0004_consent_postcode_index'),
+        ("people", "0004_consent_postcode_index"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='activity',
-            name='kind',
-            field=models.CharField(choices=[('created', 'Added'), ('updated', 'Edited'), ('imported', 'Imported'), ('merged', 'Merged'), ('tagged', 'Tagged'), ('untagged', 'Untagged'), ('listed', 'Added to a list'), ('unlisted', 'Removed from a list'), ('note', 'Note'), ('contact', 'Contact'), ('consent', 'Consent changed'), ('signed', 'Signed'), ('rsvp', 'RSVP'), ('donated', 'Donated'), ('email_sent', 'Received an email'), ('email_opened', 'Opened an email'), ('email_clicked', 'Clicked in an email'), ('sms_sent', 'Received a text'), ('sms_received', 'Sent a text'), ('called', 'Called'), ('unsubscribed', 'Unsubscribed'), ('recruited', 'Recruited someone'), ('erased', 'Erased'), ('other', 'Other')], max_length=20),
+            model_name="activity",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("created", "Added"),
+                    ("updated", "Edited"),
+                    ("imported", "Imported"),
+                    ("merged", "Merged"),
+                    ("tagged", "Tagged"),
+                    ("untagged", "Untagged"),
+                    ("listed", "Added to a list"),
+                    ("unlisted", "Removed from a list"),
+                    ("note", "Note"),
+                    ("contact", "Contact"),
+                    ("consent", "Consent changed"),
+                    ("signed", "Signed"),
+                    ("rsvp", "RSVP"),
+                    ("donated", "Donated"),
+                    ("email_sent", "Received an email"),
+                    ("email_opened", "Opened an email"),
+                    ("email_clicked", "Clicked in an email"),
+                    ("sms_sent", "Received a text"),
+                    ("sms_received", "Sent a text"),
+                    ("called", "Called"),
+                    ("unsubscribed", "Unsubscribed"),
+                    ("recruited", "Recruited someone"),
+                    ("erased", "Erased"),
+                    ("other", "Other"),
+                ],
+                max_length=20,
+            ),
         ),
     ]
