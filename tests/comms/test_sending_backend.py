@@ -110,10 +110,21 @@ def test_a_relay_on_a_private_address_is_refused_by_default(in_alpha, settings):
 
 
 def test_staff_without_settings_permission_cannot_see_the_sending_backend(alpha):
+    from django_tenants.utils import schema_context as in_schema
+
+    from tenants.models import Membership
     from tests.conftest import client_for
 
     client = client_for(alpha.host, alpha.staff, alpha.nation)
     assert client.get("/panel/communication/sending/").status_code == 403
+    with in_schema("public"):
+        Membership.objects.filter(user=alpha.staff, nation=alpha.nation).update(
+            permissions=["comms.send"]
+        )
+    senders = client.get("/panel/communication/senders/").content.decode()
+    assert "Senders" in senders and "Sending service" not in senders  # no tab to a 403
+    owner = client_for(alpha.host, alpha.owner, alpha.nation)
+    assert "Sending service" in owner.get("/panel/communication/senders/").content.decode()
 
 
 @pytest.fixture
