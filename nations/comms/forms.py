@@ -130,11 +130,11 @@ class ScheduleForm(forms.Form):
 
     def clean_at(self):
         value: datetime = self.cleaned_data["at"]
-        value = (
-            value.replace(tzinfo=self.zone)
-            if timezone.is_naive(value)
-            else value.astimezone(self.zone)
-        )
+        if timezone.is_aware(value):
+            # Django read the typed wall-clock time in the server's zone; staff typed it in
+            # the nation's. Keep the wall-clock time, change the zone (not the instant).
+            value = timezone.make_naive(value)
+        value = value.replace(tzinfo=self.zone)
         if value <= timezone.now():
             raise forms.ValidationError(_("Pick a time in the future."))
         return value

@@ -83,3 +83,30 @@ def test_compose_preview_test_send_and_send_a_blast(alpha, sink):
     assert b"Report" in detail.content and b"5 of 5 sent" in detail.content
     progress = owner.get(f"/panel/communication/{blast.pk}/progress/", HTTP_HX_REQUEST="true")
     assert progress["HX-Refresh"] == "true"
+
+
+def test_a_blast_is_scheduled_at_the_time_typed_in_the_nations_time_zone(alpha):
+    """10:00 typed by a Paris nation's staff is 08:00 UTC in summer, not 10:00 UTC + 2 h."""
+    from datetime import UTC, datetime
+
+    from tenants.models import Nation
+
+    before = alpha.nation.timezone
+    Nation.objects.filter(pk=alpha.nation.pk).update(timezone="Europe/Paris")
+    try:
+        owner = client_for(alpha.host, alpha.owner, alpha.nation)
+        with schema_context(alpha.nation.schema_name):
+            sender = Broadcaster.objects.create(name="Alpha", from_email="team@alpha.example")
+            blast = Blast.objects.create(
+                broadcaster=sender, subject="Plus tard", body_html="<p>Hi</p>", audience="everyone"
+            )
+        response = owner.post(
+            f"/panel/communication/{blast.pk}/schedule/", {"at": "2031-07-01T10:00"}
+        )
+        assert response.status_code == 302
+        with schema_context(alpha.nation.schema_name):
+            blast.refresh_from_db()
+        assert blast.status == "scheduled"
+        assert blast.scheduled_at == datetime(2031, 7, 1, 8, 0, tzinfo=UTC)
+    finally:
+        Nation.objects.filter(pk=alpha.nation.pk).update(timezone=before)
