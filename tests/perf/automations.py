@@ -103,9 +103,7 @@ def bench_automations(report: Report) -> None:
             due = Enrolment.objects.filter(automation=wait)
             if share < 1:
                 due = due.filter(person_id__in=people_ids[: int(len(people_ids) * share)])
-            due.update(
-                step=step, next_run_at=now - timedelta(minutes=1)
-            )
+            due.update(step=step, next_run_at=now - timedelta(minutes=1))
 
         idle = [_timed(lambda: tick_nation(now=now)) for _ in range(5)]
         report.add(
