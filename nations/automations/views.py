@@ -97,12 +97,6 @@ def automation_edit(request, automation_id: int):
 @feature_required
 def automation_detail(request, automation_id: int):
     automation = _automation(automation_id)
-    problem = ""
-    if automation.status != Automation.Status.ACTIVE:
-        try:
-            actions.automation_check(automation)
-        except actions.AutomationError as error:
-            problem = str(error)
     return render(
         request,
         "automations/detail.html",
@@ -110,7 +104,7 @@ def automation_detail(request, automation_id: int):
             automation=automation,
             report=selectors.report(automation),
             step_form=StepForm(automation=automation, initial={"kind": "wait", "days": 1}),
-            not_ready=problem,
+            not_ready=_not_ready(automation),
         ),
     )
 
@@ -143,10 +137,22 @@ def automation_action(request, automation_id: int, action: str):
     return redirect("panel:automations:detail", automation.pk)
 
 
+def _not_ready(automation: Automation) -> str:
+    """Why a draft or paused automation cannot be turned on yet ("" when it can)."""
+    if automation.status == Automation.Status.ACTIVE:
+        return ""
+    try:
+        actions.automation_check(automation)
+    except actions.AutomationError as error:
+        return str(error)
+    return ""
+
+
 def _steps_response(request, automation: Automation, form: StepForm | None = None, status=200):
     automation.refresh_from_db()
     context = _ctx(
         automation=automation,
+        not_ready=_not_ready(automation),
         report=selectors.report(automation),
         step_form=form or StepForm(automation=automation, initial={"kind": "wait", "days": 1}),
     )

@@ -37,6 +37,7 @@ def test_empty_state_then_build_activate_and_report(in_alpha, clock):
         HTTP_HX_REQUEST="true",
     )
     assert added.status_code == 200 and "Add the tag “welcomed”" in added.content.decode()
+    assert "Add at least one step." not in added.content.decode()  # the notice follows
     owner.post(
         f"/panel/automations/{automation.pk}/steps/", {"kind": "wait", "days": "2"},
         HTTP_HX_REQUEST="true",

@@ -7,137 +7,309 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('people', '0004_consent_postcode_index'),
-        ('site', '0001_initial'),
+        ("people", "0004_consent_postcode_index"),
+        ("site", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='EngineState',
+            name="EngineState",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('activity_cursor', models.BigIntegerField(default=0)),
-                ('checkpoints', models.JSONField(blank=True, default=list)),
-                ('last_tick_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("activity_cursor", models.BigIntegerField(default=0)),
+                ("checkpoints", models.JSONField(blank=True, default=list)),
+                ("last_tick_at", models.DateTimeField(blank=True, null=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Automation',
+            name="Automation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=150, verbose_name='name')),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('active', 'Active'), ('paused', 'Paused')], default='draft', max_length=10)),
-                ('trigger', models.CharField(choices=[('tag', 'Gets a tag'), ('list', 'Joins a list'), ('page', 'Signs or answers a page'), ('donation', 'Donates'), ('created', 'Days after being added')], default='tag', max_length=10, verbose_name='trigger')),
-                ('trigger_tag', models.CharField(blank=True, max_length=100, verbose_name='tag')),
-                ('trigger_min_amount', models.BigIntegerField(blank=True, help_text='minor units', null=True, verbose_name='minimum amount')),
-                ('trigger_days', models.PositiveIntegerField(blank=True, null=True, verbose_name='days after being added')),
-                ('reentry', models.CharField(choices=[('once', 'Once only'), ('again', 'Again, after leaving')], default='once', max_length=10, verbose_name='who can enter')),
-                ('exit_tag', models.CharField(blank=True, max_length=100, verbose_name='leave when tagged')),
-                ('exit_on_donation', models.BooleanField(default=False, verbose_name='leave when they donate')),
-                ('activity_floor', models.BigIntegerField(default=0)),
-                ('date_cursor', models.DateTimeField(blank=True, null=True)),
-                ('problem', models.CharField(blank=True, max_length=500)),
-                ('problem_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by_name', models.CharField(blank=True, max_length=150)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('activated_at', models.DateTimeField(blank=True, null=True)),
-                ('trigger_list', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='people.peoplelist', verbose_name='list')),
-                ('trigger_page', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='site.page', verbose_name='page')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=150, verbose_name="name")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Draft"), ("active", "Active"), ("paused", "Paused")],
+                        default="draft",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "trigger",
+                    models.CharField(
+                        choices=[
+                            ("tag", "Gets a tag"),
+                            ("list", "Joins a list"),
+                            ("page", "Signs or answers a page"),
+                            ("donation", "Donates"),
+                            ("created", "Days after being added"),
+                        ],
+                        default="tag",
+                        max_length=10,
+                        verbose_name="trigger",
+                    ),
+                ),
+                ("trigger_tag", models.CharField(blank=True, max_length=100, verbose_name="tag")),
+                (
+                    "trigger_min_amount",
+                    models.BigIntegerField(
+                        blank=True,
+                        help_text="minor units",
+                        null=True,
+                        verbose_name="minimum amount",
+                    ),
+                ),
+                (
+                    "trigger_days",
+                    models.PositiveIntegerField(
+                        blank=True, null=True, verbose_name="days after being added"
+                    ),
+                ),
+                (
+                    "reentry",
+                    models.CharField(
+                        choices=[("once", "Once only"), ("again", "Again, after leaving")],
+                        default="once",
+                        max_length=10,
+                        verbose_name="who can enter",
+                    ),
+                ),
+                (
+                    "exit_tag",
+                    models.CharField(blank=True, max_length=100, verbose_name="leave when tagged"),
+                ),
+                (
+                    "exit_on_donation",
+                    models.BooleanField(default=False, verbose_name="leave when they donate"),
+                ),
+                ("activity_floor", models.BigIntegerField(default=0)),
+                ("date_cursor", models.DateTimeField(blank=True, null=True)),
+                ("problem", models.CharField(blank=True, max_length=500)),
+                ("problem_at", models.DateTimeField(blank=True, null=True)),
+                ("created_by_name", models.CharField(blank=True, max_length=150)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("activated_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "trigger_list",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="people.peoplelist",
+                        verbose_name="list",
+                    ),
+                ),
+                (
+                    "trigger_page",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="site.page",
+                        verbose_name="page",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Step',
+            name="Step",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField()),
-                ('kind', models.CharField(choices=[('wait', 'Wait'), ('email', 'Send an email'), ('sms', 'Send a text message'), ('tag', 'Add a tag'), ('untag', 'Remove a tag'), ('list', 'Add to a list'), ('notify', 'Notify a staff member'), ('branch', 'Branch on a condition'), ('goto', 'Go to a step'), ('end', 'End')], max_length=10)),
-                ('config', models.JSONField(blank=True, default=dict)),
-                ('automation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='steps', to='automations.automation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveIntegerField()),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("wait", "Wait"),
+                            ("email", "Send an email"),
+                            ("sms", "Send a text message"),
+                            ("tag", "Add a tag"),
+                            ("untag", "Remove a tag"),
+                            ("list", "Add to a list"),
+                            ("notify", "Notify a staff member"),
+                            ("branch", "Branch on a condition"),
+                            ("goto", "Go to a step"),
+                            ("end", "End"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("config", models.JSONField(blank=True, default=dict)),
+                (
+                    "automation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="steps",
+                        to="automations.automation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['position', 'id'],
+                "ordering": ["position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Enrolment',
+            name="Enrolment",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('state', models.CharField(choices=[('active', 'In progress'), ('completed', 'Completed'), ('exited', 'Left'), ('stopped', 'Stopped')], default='active', max_length=10)),
-                ('next_run_at', models.DateTimeField(blank=True, null=True)),
-                ('runs', models.PositiveIntegerField(default=0)),
-                ('hops', models.PositiveSmallIntegerField(default=0)),
-                ('source_activity_id', models.BigIntegerField(blank=True, null=True)),
-                ('chain', models.JSONField(blank=True, default=list)),
-                ('message', models.CharField(blank=True, max_length=300)),
-                ('started_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('automation', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='enrolments', to='automations.automation')),
-                ('person', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='enrolments', to='people.person')),
-                ('step', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='automations.step')),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("active", "In progress"),
+                            ("completed", "Completed"),
+                            ("exited", "Left"),
+                            ("stopped", "Stopped"),
+                        ],
+                        default="active",
+                        max_length=10,
+                    ),
+                ),
+                ("next_run_at", models.DateTimeField(blank=True, null=True)),
+                ("runs", models.PositiveIntegerField(default=0)),
+                ("hops", models.PositiveSmallIntegerField(default=0)),
+                ("source_activity_id", models.BigIntegerField(blank=True, null=True)),
+                ("chain", models.JSONField(blank=True, default=list)),
+                ("message", models.CharField(blank=True, max_length=300)),
+                ("started_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "automation",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="enrolments",
+                        to="automations.automation",
+                    ),
+                ),
+                (
+                    "person",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="enrolments",
+                        to="people.person",
+                    ),
+                ),
+                (
+                    "step",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="automations.step",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-started_at', '-id'],
+                "ordering": ["-started_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='StepRun',
+            name="StepRun",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('seq', models.PositiveIntegerField()),
-                ('kind', models.CharField(max_length=10)),
-                ('outcome', models.CharField(default='done', max_length=20)),
-                ('detail', models.CharField(blank=True, max_length=300)),
-                ('data', models.JSONField(blank=True, default=dict)),
-                ('at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('enrolment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='step_runs', to='automations.enrolment')),
-                ('step', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='runs', to='automations.step')),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("seq", models.PositiveIntegerField()),
+                ("kind", models.CharField(max_length=10)),
+                ("outcome", models.CharField(default="done", max_length=20)),
+                ("detail", models.CharField(blank=True, max_length=300)),
+                ("data", models.JSONField(blank=True, default=dict)),
+                ("at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "enrolment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="step_runs",
+                        to="automations.enrolment",
+                    ),
+                ),
+                (
+                    "step",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="runs",
+                        to="automations.step",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['seq'],
+                "ordering": ["seq"],
             },
         ),
         migrations.AddIndex(
-            model_name='automation',
-            index=models.Index(fields=['status'], name='automation_status'),
+            model_name="automation",
+            index=models.Index(fields=["status"], name="automation_status"),
         ),
         migrations.AddConstraint(
-            model_name='step',
-            constraint=models.UniqueConstraint(deferrable=django.db.models.constraints.Deferrable['DEFERRED'], fields=('automation', 'position'), name='step_position_unique'),
+            model_name="step",
+            constraint=models.UniqueConstraint(
+                deferrable=django.db.models.constraints.Deferrable["DEFERRED"],
+                fields=("automation", "position"),
+                name="step_position_unique",
+            ),
         ),
         migrations.AddIndex(
-            model_name='enrolment',
-            index=models.Index(condition=models.Q(('state', 'active')), fields=['next_run_at'], name='enrolment_due'),
+            model_name="enrolment",
+            index=models.Index(
+                condition=models.Q(("state", "active")),
+                fields=["next_run_at"],
+                name="enrolment_due",
+            ),
         ),
         migrations.AddIndex(
-            model_name='enrolment',
-            index=models.Index(fields=['automation', 'state'], name='enrolment_automation_state'),
+            model_name="enrolment",
+            index=models.Index(fields=["automation", "state"], name="enrolment_automation_state"),
         ),
         migrations.AddIndex(
-            model_name='enrolment',
-            index=models.Index(fields=['person', '-started_at'], name='enrolment_person'),
+            model_name="enrolment",
+            index=models.Index(fields=["person", "-started_at"], name="enrolment_person"),
         ),
         migrations.AddConstraint(
-            model_name='enrolment',
-            constraint=models.UniqueConstraint(condition=models.Q(('state', 'active')), fields=('automation', 'person'), name='enrolment_one_active'),
+            model_name="enrolment",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("state", "active")),
+                fields=("automation", "person"),
+                name="enrolment_one_active",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='enrolment',
-            constraint=models.UniqueConstraint(fields=('automation', 'source_activity_id'), name='enrolment_source_unique'),
+            model_name="enrolment",
+            constraint=models.UniqueConstraint(
+                fields=("automation", "source_activity_id"), name="enrolment_source_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='steprun',
-            index=models.Index(fields=['step', 'outcome'], name='steprun_step_outcome'),
+            model_name="steprun",
+            index=models.Index(fields=["step", "outcome"], name="steprun_step_outcome"),
         ),
         migrations.AddConstraint(
-            model_name='steprun',
-            constraint=models.UniqueConstraint(fields=('enrolment', 'seq'), name='steprun_unique'),
+            model_name="steprun",
+            constraint=models.UniqueConstraint(fields=("enrolment", "seq"), name="steprun_unique"),
         ),
     ]
