@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from django.core.management import call_command
 from django_tenants.utils import schema_context
@@ -16,9 +14,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_seed_demo_fills_the_demo_nation_once(world):
-    started = time.monotonic()
     call_command("seed_demo", people=3000)
-    elapsed = time.monotonic() - started
     nation = Nation.objects.get(slug="demo")
     with schema_context(nation.schema_name):
         assert Person.objects.count() == 3005
@@ -32,4 +28,3 @@ def test_seed_demo_fills_the_demo_nation_once(world):
     call_command("seed_demo", people=3000)
     with schema_context(nation.schema_name):
         assert Person.objects.count() == 3005
-    assert elapsed < 60  # the target is ~20 s on a developer machine

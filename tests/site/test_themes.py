@@ -35,11 +35,14 @@ pytestmark = pytest.mark.django_db
         ("{{ page.title | no_such_filter }}", "error"),
     ],
 )
-def test_the_sandbox_refuses_with_a_clear_message(source, expected):
+def test_the_sandbox_refuses_with_a_clear_message(source, expected, monkeypatch):
+    # The render-time limit has its own test below; here a loaded machine must not hit it
+    # before the loop and output limits these templates are about.
+    monkeypatch.setattr(engine, "RENDER_SECONDS", 30)
     started = time.monotonic()
     error = engine.check("default", "page.liquid", source, {"page": {"title": "x"}})
     assert expected in error
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 30
 
 
 def test_a_template_that_includes_itself_stops():
