@@ -15,17 +15,25 @@ from config.tasks import NationContextRequired, enqueue
 from nations.people.tasks import count_people
 
 
+def _use_result_backend(url) -> None:
+    """Celery caches the backend it resolved first (per thread and app-wide); an earlier test
+    that published or ran tasks eagerly would leave "no backend" in place."""
+    app.conf.result_backend = url
+    app._backend_cache = None
+    app._local.__dict__.pop("backend", None)
+
+
 @pytest.fixture(scope="module")
 def worker(django_db_blocker):
     from django.conf import settings
 
-    app.conf.result_backend = settings.CELERY_BROKER_URL
+    _use_result_backend(settings.CELERY_BROKER_URL)
     with (
         django_db_blocker.unblock(),
         start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10),
     ):
         yield
-    app.conf.result_backend = None
+    _use_result_backend(None)
 
 
 def test_a_task_enqueued_in_a_nation_runs_in_that_nations_schema(world, worker):
