@@ -134,6 +134,17 @@ def bravo(world, db) -> NationWorld:
     return world.bravo
 
 
+@pytest.fixture
+def eager_tasks():
+    """Celery tasks run in-process when enqueued (a pump sends its mail straight to the SMTP
+    server); wrap the action in django_capture_on_commit_callbacks(execute=True)."""
+    from config.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
 @pytest.fixture(autouse=True)
 def _fresh_state_between_tests():
     from django.core.cache import cache

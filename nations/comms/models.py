@@ -183,6 +183,8 @@ class Delivery(models.Model):
     PRIORITY_BLAST = 0
     PRIORITY_BLAST_PLUS = 5  # plans with the priority_queue feature
     PRIORITY_TRANSACTIONAL = 10
+    # A set-password link is a credential: its content is dropped once settled (pipeline.mark).
+    KIND_PASSWORD_RESET = "password_reset"
 
     id = models.BigAutoField(primary_key=True)
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)

@@ -252,6 +252,16 @@ def mark(
             [(r.id, "") for r in result.sent],
         )
         _unnest_update(cursor, "status = 'failed', error = v.err", [(r.id, e) for r, e in failed])
+        # A set-password link is a credential: it is not kept once the message is settled.
+        _unnest_update(
+            cursor,
+            "payload = NULL",
+            [
+                (r.id, "")
+                for r in [*result.sent, *(r for r, _e in failed)]
+                if r.kind == Delivery.KIND_PASSWORD_RESET
+            ],
+        )
         # A queued row's claimed_at is "not before": transient failures back off (30 s, 60 s…).
         _unnest_update(
             cursor,

@@ -13,7 +13,6 @@ import pytest
 from django.test import Client
 from django_tenants.utils import schema_context
 
-from config.celery import app
 from tests.billing.conftest import API_KEY, StripeWorld, _stripe_server, stripe  # noqa: F401 - fixtures
 
 CONNECT_SECRET = "whsec_test_connect"
@@ -62,13 +61,6 @@ def connect(stripe, _connect_endpoint, settings) -> ConnectWorld:  # noqa: F811
     world = ConnectWorld(stripe.server)
     world.drain()
     return world
-
-
-@pytest.fixture
-def eager_tasks():
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
 
 
 @pytest.fixture

@@ -5,18 +5,9 @@ from __future__ import annotations
 import pytest
 from django_tenants.utils import schema_context
 
-from config.celery import app
 from nations.site.actions import page_publish, page_save, survey_question_save
 from nations.site.forms import consent_wording, form_token
 from nations.site.models import Page
-
-
-@pytest.fixture
-def eager_tasks():
-    """Celery tasks run in-process (the autoresponse goes straight to the SMTP server)."""
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
 
 
 @pytest.fixture

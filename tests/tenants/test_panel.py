@@ -44,17 +44,20 @@ def test_staff_permissions_are_enforced(alpha):
     assert not User.objects.filter(email="evil@example.org").exists()
 
 
-def test_owner_invites_a_staff_member_who_sets_a_password_by_email(alpha, mailbox):
+def test_owner_invites_a_staff_member_who_sets_a_password_by_email(
+    alpha, mailbox, eager_tasks, django_capture_on_commit_callbacks
+):
     panel = client_for(alpha.host, alpha.owner, alpha.nation)
-    response = panel.post(
-        "/panel/settings/staff/",
-        {
-            "email": "New.Volunteer@Example.org",
-            "full_name": "Nouvelle Bénévole",
-            "role": "staff",
-            "permissions": ["people.view", "people.edit"],
-        },
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = panel.post(
+            "/panel/settings/staff/",
+            {
+                "email": "New.Volunteer@Example.org",
+                "full_name": "Nouvelle Bénévole",
+                "role": "staff",
+                "permissions": ["people.view", "people.edit"],
+            },
+        )
     assert response.status_code == 302
     member = Membership.objects.get(nation=alpha.nation, user__email="new.volunteer@example.org")
     assert member.permissions == ["people.view", "people.edit"]
