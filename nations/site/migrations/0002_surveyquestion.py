@@ -4,8 +4,8 @@ that the panel's question builder adds, edits, reorders and removes one by one.
 Existing surveys keep their questions, in order, with their type, options and "required"; the
 answers already given are stored under the question's wording and need no change."""
 
-from django.db import migrations, models
 import django.db.models.deletion
+from django.db import migrations, models
 
 KINDS = {"short", "long", "single", "multiple"}
 
@@ -60,7 +60,12 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name="SurveyQuestion",
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
                 ("position", models.PositiveIntegerField(default=0)),
                 (
                     "kind",
