@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import zoneinfo
 from datetime import datetime
 
 from django import forms
@@ -8,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from nations.panel.fields import NationDateTimeField
 from nations.people.models import PeopleList, Segment
 
 from .models import Blast, Broadcaster, SendingBackend, TwilioAccount
@@ -112,29 +112,14 @@ class TestSendForm(forms.Form):
 
 
 class ScheduleForm(forms.Form):
-    at = forms.DateTimeField(
-        label=_("Send at"),
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        input_formats=["%Y-%m-%dT%H:%M"],
-    )
+    at = NationDateTimeField(label=_("Send at"))
 
     def __init__(self, *args, nation, **kwargs):
         super().__init__(*args, **kwargs)
-        try:
-            self.zone = zoneinfo.ZoneInfo(nation.timezone or "UTC")
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            self.zone = zoneinfo.ZoneInfo("UTC")
-        self.fields["at"].help_text = _("In your nation's time zone (%(zone)s).") % {
-            "zone": self.zone.key
-        }
+        self.fields["at"].set_nation(nation)
 
     def clean_at(self):
         value: datetime = self.cleaned_data["at"]
-        if timezone.is_aware(value):
-            # Django read the typed wall-clock time in the server's zone; staff typed it in
-            # the nation's. Keep the wall-clock time, change the zone (not the instant).
-            value = timezone.make_naive(value)
-        value = value.replace(tzinfo=self.zone)
         if value <= timezone.now():
             raise forms.ValidationError(_("Pick a time in the future."))
         return value

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-import zoneinfo
-
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from nations.panel.fields import NationDateTimeField
 
 from .actions import PostTooLong, check_length
 from .models import AutoPostSettings, SocialAccount
@@ -45,38 +45,18 @@ class PostForm(forms.Form):
         error_messages={"required": _("Pick at least one account.")},
     )
     when = forms.ChoiceField(label=_("When"), choices=WHEN, initial="now", widget=forms.RadioSelect)
-    at = forms.DateTimeField(
-        label=_("Post at"),
-        required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        input_formats=["%Y-%m-%dT%H:%M"],
-    )
+    at = NationDateTimeField(label=_("Post at"), required=False)
 
     def __init__(self, *args, nation, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["accounts"].queryset = SocialAccount.objects.filter(
             status=SocialAccount.Status.CONNECTED
         )
-        try:
-            self.zone = zoneinfo.ZoneInfo(nation.timezone or "UTC")
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            self.zone = zoneinfo.ZoneInfo("UTC")
-        self.fields["at"].help_text = _("In your nation's time zone (%(zone)s).") % {
-            "zone": self.zone.key
-        }
+        self.fields["at"].set_nation(nation)
         self.fields["text"].help_text = _(
             "X allows 280 characters (CJK and emoji count double), Mastodon 500; "
             "a link counts as 23."
         )
-
-    def clean_at(self):
-        value = self.cleaned_data.get("at")
-        if value is None:
-            return None
-        # The wall-clock time typed, read in the nation's zone (not the server's).
-        if timezone.is_aware(value):
-            value = timezone.make_naive(value)
-        return value.replace(tzinfo=self.zone)
 
     def clean(self):
         data = super().clean()
