@@ -148,7 +148,13 @@ def test_the_demo_site_command(db, committed):
     )
     assert "Signez la pétition" in client.get("/pistes-cyclables/").content.decode()  # in French
     with schema_context(nation.schema_name):
+        from nations.automations.models import Automation
+
         assert Page.objects.count() == 5
+        # What staff try next: a sender and a turned-on automation thanking the signers, once.
+        [thanks] = Automation.objects.all()
+        assert thanks.status == "active" and thanks.trigger_page.slug == "pistes-cyclables"
+        assert [s.kind for s in thanks.steps.order_by("position")] == ["wait", "email", "tag"]
     survey = client.get("/consultation/").content.decode()
     assert "Comment traversez-vous le boulevard" in survey and "Des passages piétons" in survey
 

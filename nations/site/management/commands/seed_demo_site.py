@@ -1,5 +1,6 @@
 """Give the demo nation a website: settings, a petition, an event, a signup page, a survey and
-a menu (idempotent; run by `make run` after seed_demo)."""
+a menu; and what staff try next: a sender and an automation that thanks the petition's signers
+(idempotent; run by `make run` after seed_demo)."""
 
 from datetime import timedelta
 
@@ -133,3 +134,48 @@ class Command(BaseCommand):
                     ]
                 )
                 self.stdout.write(self.style.SUCCESS(f"demo site: {len(created)} pages"))
+            self._automation(nation)
+
+    def _automation(self, nation) -> None:
+        """A sender, and "thank the signers": signed the petition -> wait a day -> an email ->
+        a tag. Turned on, so a signature on the demo site shows the whole path."""
+        from nations.automations.actions import (
+            AutomationError,
+            automation_activate,
+            automation_save,
+            step_add,
+        )
+        from nations.automations.models import Automation
+        from nations.comms.actions import broadcaster_save
+        from nations.comms.models import Broadcaster
+
+        sender = Broadcaster.objects.order_by("pk").first() or broadcaster_save(
+            name=f"L'équipe {nation.name}",
+            from_email=f"equipe@{nation.slug}.localhost",
+            postal_address="12 rue de la République, 69001 Lyon",
+        )
+        petition = Page.objects.filter(slug="pistes-cyclables").first()
+        if petition is None or Automation.objects.filter(trigger_page=petition).exists():
+            return
+        automation = automation_save(
+            name="Merci aux signataires de la pétition vélo",
+            trigger=Automation.Trigger.PAGE,
+            trigger_page=petition,
+        )
+        step_add(automation=automation, kind="wait", config={"days": 1, "hours": 0})
+        step_add(
+            automation=automation,
+            kind="email",
+            config={
+                "broadcaster": sender.pk,
+                "subject": "Merci {{ person.first_name | default: 'à vous' }} !",
+                "body": "<p>Bonjour {{ person.first_name | default: '' }},</p><p>Merci d'avoir"
+                " signé pour des pistes cyclables sûres. Prochaine étape : la réunion publique."
+                "</p>",
+            },
+        )
+        step_add(automation=automation, kind="tag", config={"tag": "signataire remercié"})
+        try:
+            automation_activate(automation=automation)
+        except AutomationError as error:  # left as a draft, with the reason shown in the panel
+            self.stdout.write(f"demo automation left as a draft: {error}")
