@@ -65,3 +65,14 @@ def browser_page(live_url, settings):
         yield page, live_url
         context.close()
         browser.close()
+
+
+def panel_login(page, base: str, email: str, password: str) -> None:
+    """Log in to a nation's panel at `base` as a person would, and wait for the dashboard."""
+    import re
+
+    page.goto(f"{base}/panel/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile(r".*/panel/$"))

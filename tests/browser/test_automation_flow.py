@@ -13,6 +13,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from tenants.actions import nation_create
+from tests.browser.conftest import panel_login
 from tests.conftest import PASSWORD, new_owner
 
 from .test_signup_flow import SHOTS, committed
@@ -71,11 +72,7 @@ def test_a_staff_member_builds_an_automation_and_follows_a_person_through_it(bro
     committed(_seed)
     try:
         base = f"http://{SLUG}.localhost:{port}"
-        page.goto(f"{base}/panel/login/")
-        page.get_by_label("Email").fill("path.owner@example.org")
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_url(re.compile(r".*/panel/$"))
+        panel_login(page, base, "path.owner@example.org", PASSWORD)
 
         page.locator(".sidenav").get_by_role("link", name="Automations").click()
         assert page.get_by_role("heading", name="No automations yet").is_visible()

@@ -13,6 +13,7 @@ from django_tenants.utils import schema_context
 
 from config.celery import app
 from tenants.actions import nation_create
+from tests.browser.conftest import panel_login
 from tests.comms.conftest import Sink
 from tests.conftest import PASSWORD, free_port, new_owner
 
@@ -87,11 +88,7 @@ def test_a_staff_member_sends_a_blast_to_a_segment_and_reads_the_report(
     committed(_seed)
     try:
         base = f"http://{SLUG}.localhost:{port}"
-        page.goto(f"{base}/panel/login/")
-        page.get_by_label("Email").fill("blast.owner@example.org")
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_url(re.compile(r".*/panel/$"))
+        panel_login(page, base, "blast.owner@example.org", PASSWORD)
 
         page.get_by_role("link", name="Communication").click()
         assert page.get_by_role("heading", name="No emails yet").is_visible()

@@ -4,7 +4,6 @@ service form refusing a relay on a private address with a clear message."""
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import pytest
@@ -14,6 +13,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from tenants.actions import nation_create
+from tests.browser.conftest import panel_login
 from tests.comms.conftest import Sink, _dns_server, dns  # noqa: F401 - fixtures
 from tests.conftest import PASSWORD, free_port, new_owner
 
@@ -89,11 +89,7 @@ def test_ab_report_domain_check_and_sending_service_screens(browser_page, sink, 
     try:
         assert len(sink.messages) == 40
         base = f"http://{SLUG}.localhost:{port}"
-        page.goto(f"{base}/panel/login/")
-        page.get_by_label("Email").fill("ab.owner@example.org")
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_url(re.compile(r".*/panel/$"))
+        panel_login(page, base, "ab.owner@example.org", PASSWORD)
 
         page.goto(f"{base}/panel/communication/")
         page.get_by_role("link", name="Join us Saturday").click()

@@ -3,13 +3,12 @@ worker, and read the report with the rejected rows."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from celery.contrib.testing.worker import start_worker
 
 from config.celery import app
 from tenants.actions import nation_create
+from tests.browser.conftest import panel_login
 from tests.conftest import PASSWORD, drop_nation, new_owner
 
 from .test_signup_flow import SHOTS, committed
@@ -51,11 +50,7 @@ def test_import_a_csv_from_upload_to_report(browser_page, worker):
     committed(_seed)
     try:
         base = f"http://{SLUG}.localhost:{port}"
-        page.goto(f"{base}/panel/login/")
-        page.get_by_label("Email").fill("import.owner@example.org")
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_url(re.compile(r".*/panel/$"))
+        panel_login(page, base, "import.owner@example.org", PASSWORD)
 
         page.goto(f"{base}/panel/people/")
         page.locator(".page-head").get_by_role("link", name="Import").click()

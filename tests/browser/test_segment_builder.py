@@ -10,6 +10,7 @@ from django_tenants.utils import schema_context
 from nations.people.actions import person_tag
 from nations.people.models import Person, Segment
 from tenants.actions import nation_create
+from tests.browser.conftest import panel_login
 from tests.conftest import PASSWORD, drop_nation, new_owner
 
 from .test_signup_flow import SHOTS, committed
@@ -65,11 +66,7 @@ def test_build_a_segment_and_save_it(browser_page):
     committed(_seed)
     try:
         base = f"http://{SLUG}.localhost:{port}"
-        page.goto(f"{base}/panel/login/")
-        page.get_by_label("Email").fill("builder.owner@example.org")
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_url(re.compile(r".*/panel/$"))
+        panel_login(page, base, "builder.owner@example.org", PASSWORD)
 
         page.goto(f"{base}/panel/people/")
         page.get_by_role("link", name="Segments").click()
@@ -149,11 +146,7 @@ def test_quick_changes_are_not_lost(browser_page):
     committed(_seed)
     try:
         base = f"http://{SLUG}.localhost:{port}"
-        page.goto(f"{base}/panel/login/")
-        page.get_by_label("Email").fill("builder.owner@example.org")
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_url(re.compile(r".*/panel/$"))
+        panel_login(page, base, "builder.owner@example.org", PASSWORD)
         page.goto(f"{base}/panel/people/segments/new/")
         page.locator(".seg-condition").first.get_by_label("volunteer").check()
         # Two "+ Condition" in a row, without waiting for the first answer: three conditions.

@@ -14,6 +14,7 @@ from django_tenants.utils import schema_context
 
 from config.celery import app
 from tenants.actions import nation_create
+from tests.browser.conftest import panel_login
 from tests.conftest import PASSWORD, new_owner
 
 from .test_signup_flow import SHOTS, committed
@@ -87,11 +88,7 @@ def test_a_staff_member_sends_an_sms_blast_and_reads_the_delivery_report(
     committed(_seed)
     try:
         base = f"http://{SLUG}.localhost:{port}"
-        page.goto(f"{base}/panel/login/")
-        page.get_by_label("Email").fill("sms.owner@example.org")
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_url(re.compile(r".*/panel/$"))
+        panel_login(page, base, "sms.owner@example.org", PASSWORD)
 
         page.get_by_role("link", name="Communication").click()
         page.get_by_role("link", name="SMS", exact=True).click()

@@ -13,6 +13,7 @@ from celery.contrib.testing.worker import start_worker
 from config.celery import app
 from config.social_server import LocalSocial
 from tenants.actions import nation_create
+from tests.browser.conftest import panel_login
 from tests.conftest import PASSWORD, new_owner
 
 from .test_signup_flow import SHOTS, committed
@@ -65,11 +66,7 @@ def test_a_staff_member_connects_accounts_and_posts_to_both(browser_page, social
     committed(_seed)
     try:
         base = f"http://{SLUG}.localhost:{port}"
-        page.goto(f"{base}/panel/login/")
-        page.get_by_label("Email").fill("social.owner@example.org")
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_url(re.compile(r".*/panel/$"))
+        panel_login(page, base, "social.owner@example.org", PASSWORD)
 
         page.get_by_role("link", name="Communication").click()
         page.get_by_role("link", name="Social", exact=True).click()
