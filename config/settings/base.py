@@ -144,6 +144,7 @@ CELERY_BEAT_SCHEDULE = {
     "comms-bounce-mailbox": {"task": "comms.poll_bounces", "schedule": 60.0},
     "social-tick": {"task": "social.tick", "schedule": 60.0},
     "automations-tick": {"task": "automations.tick", "schedule": 60.0},
+    "site-intake-tick": {"task": "site.tick", "schedule": 60.0},
 }
 
 # --- Accounts and security -------------------------------------------------------------------
@@ -173,6 +174,10 @@ LOGIN_RATE = env("LOGIN_RATE", default="20/m")
 # Public site forms (petitions, RSVPs...): per visitor IP, and per page as a flood guard.
 SITE_FORM_IP_RATE = env("SITE_FORM_IP_RATE", default="20/m")
 SITE_FORM_PAGE_RATE = env("SITE_FORM_PAGE_RATE", default="6000/m")
+# Form submissions a web process records itself at once; more at the same time (a burst) wait
+# in the form intake and are recorded by the worker right after (nations/site/intake.py).
+# 0: every petition/signup/survey submission goes through the intake.
+SITE_INLINE_SUBMISSIONS = env.int("SITE_INLINE_SUBMISSIONS", default=1)
 
 # --- Email -----------------------------------------------------------------------------------
 _email = env.email_url("EMAIL_URL", default="smtp://127.0.0.1:1025")

@@ -1024,6 +1024,11 @@ def person_erase(*, person: Person, actor: Actor = SYSTEM) -> Person:
     from nations.comms.actions import deliveries_erase
 
     deliveries_erase(person_id=person.pk, addresses=emails | {e.lower() for e in emails} | phones)
+    # Their answers to the site's forms (the signature or RSVP itself stays, nameless), and the
+    # share codes the form intake gave them.
+    from nations.site.actions import submissions_erase
+
+    submissions_erase(person_id=person.pk)
     for name, value in ERASED_FIELDS.items():
         setattr(person, name, value)
     for field in CONSENT_FIELD.values():  # nobody may contact them again

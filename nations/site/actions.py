@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from nations.people.actions import activity_record, person_upsert
 from nations.people.models import Activity, Channel, Consent, Person
 
+from .intake import adopt_share_code, intakes_erase, recruiter_for, waiting_count
 from .models import (
     Media,
     MenuItem,
@@ -361,16 +362,20 @@ def submission_record(
     consent_wording: str = "",
     language: str = "",
     base_url: str = "",
+    accepted: bool = False,
+    share_code: str = "",
 ) -> SubmissionResult:
     """Record a visitor's form: person_upsert (email, then phone), tags, consent with its
     wording, timeline, the submission row, then the confirmation email after commit.
 
     Idempotent: the same `token` (one form load) posted again returns the first result, and one
     person answering a page twice updates their one submission (one signature, one RSVP).
-    Raises FormClosed; ValidationError for an email/phone person_upsert refuses."""
-    if not page.has_form or not page.is_live():
+    Raises FormClosed; ValidationError for an email/phone person_upsert refuses. `accepted`: the
+    form intake took it while the page was open (the page may have closed since; it counts);
+    `share_code`: the code the intake showed the visitor, theirs if they have none yet."""
+    if not page.has_form or not (accepted or page.is_live()):
         raise FormClosed(_("This page does not take submissions."))
-    if page.kind == Page.Kind.EVENT and (page.cancelled or event_is_over(page)):
+    if page.kind == Page.Kind.EVENT and (page.cancelled or event_is_over(page)) and not accepted:
         raise FormClosed(
             _("This event is cancelled.") if page.cancelled else _("This event is over.")
         )
@@ -392,9 +397,7 @@ def submission_record(
                 )
             raise IntegrityError(f"submission token {token[:64]!r} is being used")
         _identity_lock(email, phone)
-        recruiter = (
-            Person.objects.filter(recruiter_code=recruiter_code).first() if recruiter_code else None
-        )
+        recruiter = recruiter_for(recruiter_code)
         kind, summary = ACTIVITY[page.kind]
         summary = summary % {"title": page.title}
         consents = {}
@@ -419,6 +422,8 @@ def submission_record(
             activity_summary=summary,
             default_region=(getattr(connection.tenant, "country", "") or "FR"),
         )
+        if share_code:
+            adopt_share_code(person, share_code)
         answers = data.get("answers") or {}
         guests = int(data.get("guests") or 0) if page.kind == Page.Kind.EVENT else 0
         public = bool(data.get("public")) and page.kind == Page.Kind.PETITION and page.show_signers
@@ -485,6 +490,15 @@ def submission_record(
     return result
 
 
+def submissions_erase(*, person_id: int) -> None:
+    """GDPR erasure (person_erase): answers and the public name/city go; the submission stays
+    so counts and RSVPs add up."""
+    Submission.objects.filter(person_id=person_id).update(
+        answers={}, public_name="", public_city="", updated_at=timezone.now()
+    )
+    intakes_erase(person_id=person_id)
+
+
 # --- counters --------------------------------------------------------------------------------
 
 COUNT_TTL = 5
@@ -501,8 +515,8 @@ def page_count(page: Page) -> int:
     if value is None:
         if page.kind == Page.Kind.EVENT:
             value = event_seats_taken(page)
-        else:
-            value = Submission.objects.filter(page=page).count()
+        else:  # with those accepted and not yet recorded (the form intake)
+            value = Submission.objects.filter(page=page).count() + waiting_count(page)
         cache.set(key, value, COUNT_TTL)
     return value
 

@@ -185,6 +185,46 @@ class SubmissionToken(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
 
+class Intake(models.Model):
+    """A form POST accepted while the site is busy, waiting for the intake worker.
+
+    Under a burst (a petition shared widely), a signature is validated, stored here in one
+    statement and answered at once; `nations.site.intake` then records it exactly as the
+    visitor's request would have (`submission_record`), in order. The row is durable (it is in
+    the nation's database, committed before the visitor sees "thank you"), so a crash loses
+    nothing: the minute tick restarts the worker. Once recorded, the visitor's data is dropped
+    from `payload` (it now lives on the person); the row stays as the share code the visitor was
+    shown, until the person is erased."""
+
+    token = models.CharField(max_length=64, unique=True)  # the form load's idempotency key
+    page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="intakes")
+    payload = models.JSONField(default=dict, blank=True)
+    share_code = models.CharField(max_length=16, unique=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    person = models.ForeignKey(
+        "people.Person",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="site_intakes",
+        db_index=False,  # intake_person (partial) serves lookups by person
+    )
+    error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["id"],
+                name="intake_waiting",
+                condition=models.Q(processed_at__isnull=True),
+            ),
+            models.Index(
+                fields=["person"], name="intake_person", condition=models.Q(person__isnull=False)
+            ),
+        ]
+
+
 class Media(models.Model):
     file = models.ImageField(upload_to="site/%Y/%m/")
     alt = models.CharField(_("alternative text"), max_length=300, blank=True)

@@ -44,6 +44,7 @@ from config.cache import incr_counters_and_read
 from config.views import rate_limited
 from themes import engine
 
+from . import intake
 from .actions import (
     SITE_VERSION_KEY,
     FormClosed,
@@ -181,9 +182,9 @@ def _render_page(request, page: Page, s, *, form=None, status=200, draft_theme=F
 @cached_page
 def page(request, slug: str):
     s = SimpleLazyObject(site_settings)  # a signature that succeeds never reads them
-    version = None
+    version, busy = None, False
     if request.method == "POST":
-        limited, version = _post_limits(request, slug)
+        limited, version, busy = _post_limits(request, slug)
         if limited:
             return rate_limited(request)
     found = _live_page(slug, version)
@@ -193,16 +194,16 @@ def page(request, slug: str):
             return HttpResponseRedirect(moved.new_path, status=301)
         return not_found(request, s)
     if request.method == "POST":
-        return _submit(request, found, s)
+        return _submit(request, found, s, busy=busy)
     return _render_page(request, found, s)
 
 
 @csrf_exempt
 @xframe_options_exempt
 def embed(request, slug: str):
-    version = None
+    version, busy = None, False
     if request.method == "POST":
-        limited, version = _post_limits(request, slug)
+        limited, version, busy = _post_limits(request, slug)
         if limited:
             return rate_limited(request)
     found = _live_page(slug, version)
@@ -210,7 +211,7 @@ def embed(request, slug: str):
         raise Http404
     s = SimpleLazyObject(site_settings)
     if request.method == "POST":
-        return _submit(request, found, s, embed=True)
+        return _submit(request, found, s, embed=True, busy=busy)
     return _render_page(request, found, s, embed=True)
 
 
@@ -248,12 +249,13 @@ def _rate_limited(request, page: Page) -> bool:
     return _post_limits(request, page.slug)[0]
 
 
-def _post_limits(request, slug: str) -> tuple[bool, int | None]:
-    """Per visitor IP and per page, in fixed windows; and the site's version, which the page
-    lookup needs next. One Redis round trip for all three (django-ratelimit took three per
-    limit, and the version one more)."""
+def _post_limits(request, slug: str) -> tuple[bool, int | None, bool]:
+    """Per visitor IP and per page, in fixed windows; the site's version, which the page lookup
+    needs next; and whether the form intake is working off a backlog (then this submission
+    joins it). One Redis round trip for all (django-ratelimit took three per limit, and the
+    version one more)."""
     if not settings.RATELIMIT_ENABLE:
-        return False, None
+        return False, None, bool(cache.get(intake.BUSY_KEY))
     now = int(time.time())
     limits = []
     for group, ident, rate in (
@@ -262,17 +264,17 @@ def _post_limits(request, slug: str) -> tuple[bool, int | None]:
     ):
         count, period = _split_rate(rate)
         limits.append((f"site:rl:{group}:{ident}:{period}:{now // period}", count, period))
-    counts, (version,) = incr_counters_and_read(
+    counts, (version, busy) = incr_counters_and_read(
         cache,
         [key for key, _, _ in limits],
         max(p for _, _, p in limits) + 1,
-        read=[SITE_VERSION_KEY],
+        read=[SITE_VERSION_KEY, intake.BUSY_KEY],
     )
     limited = any(used > limit for used, (_, limit, _) in zip(counts, limits, strict=True))
-    return limited, version
+    return limited, version, bool(busy)
 
 
-def _submit(request, page: Page, s, *, embed: bool = False):
+def _submit(request, page: Page, s, *, embed: bool = False, busy: bool = False):
     if not _origin_ok(request):
         return HttpResponseForbidden(_("This form can only be sent from this site."))
     if not page.has_form:
@@ -300,22 +302,27 @@ def _submit(request, page: Page, s, *, embed: bool = False):
         return _render_page(request, page, s, form=form, status=400, embed=embed)
     data = dict(form.cleaned_data)
     data["answers"] = form.answers()
-    try:
-        result = submission_record(
-            page=page,
-            data=data,
-            token=data.get("nonce", ""),
-            recruiter_code=data.get("recruiter", ""),
-            consent_wording=wording,
-            language=translation.get_language(),
-            base_url=base_url(request),
-        )
-    except FormClosed as exc:
-        form.add_error(None, str(exc))
-        return _render_page(request, page, s, form=form, status=409, embed=embed)
-    except ValidationError:
-        form.add_error("email", _("Enter a valid email address."))
-        return _render_page(request, page, s, form=form, status=400, embed=embed)
+    visitor = {
+        "page": page,
+        "token": data.pop("nonce", ""),
+        "recruiter_code": data.pop("recruiter", ""),
+        "consent_wording": wording,
+        "language": translation.get_language(),
+        "base_url": base_url(request),
+    }
+    for plumbing in ("form_token", "embed", "website"):
+        data.pop(plumbing, None)
+    with intake.inline_slot(busy=busy) as inline:
+        if not inline and intake.queues(page):
+            return _thanks_redirect(page, intake.intake_receive(data=data, **visitor), embed)
+        try:
+            result = submission_record(data=data, **visitor)
+        except FormClosed as exc:
+            form.add_error(None, str(exc))
+            return _render_page(request, page, s, form=form, status=409, embed=embed)
+        except ValidationError:
+            form.add_error("email", _("Enter a valid email address."))
+            return _render_page(request, page, s, form=form, status=400, embed=embed)
     from nations.people.actions import recruiter_code_for
 
     status = "waitlist" if result.waitlisted else ""
