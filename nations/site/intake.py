@@ -42,6 +42,7 @@ BUSY_KEY = "site:intake:busy"
 PENDING_SECONDS = 30  # a lost task costs at most this long; the minute tick restarts it too
 BUSY_SECONDS = 3
 BATCH = 500  # rows per task run; the task queues its successor if more wait
+CLAIM = 50  # rows per transaction (their autoresponses leave when it commits)
 
 _lock = threading.Lock()
 _inflight = 0
@@ -151,58 +152,62 @@ def recruiter_for(code: str) -> Person | None:
 
 
 def work(limit: int = BATCH) -> dict[str, int]:
-    """Record up to `limit` waiting submissions, oldest first, each in its own transaction
-    (a failure keeps its row and its data, and does not hold up the others). Several workers
-    may run at once: rows are claimed with SKIP LOCKED."""
-    from .actions import FormClosed, submission_record
-
+    """Record up to `limit` waiting submissions, oldest first, CLAIM at a time in one
+    transaction, each in its own savepoint (a failure keeps its row and its data, and does not
+    hold up the others). Several workers may run at once: rows are claimed with SKIP LOCKED."""
     cache.delete(PENDING_KEY)  # a row committed from now on queues a new worker
     totals = {"recorded": 0, "failed": 0, "more": 0}
-    for done in range(limit):
-        if done % 50 == 0:
-            cache.set(BUSY_KEY, 1, BUSY_SECONDS)
+    claimed = 0
+    while claimed < limit:
+        cache.set(BUSY_KEY, 1, BUSY_SECONDS)
         with transaction.atomic():
-            row = (
+            rows = list(
                 Intake.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("page")
                 .filter(processed_at__isnull=True)
-                .order_by("id")
-                .first()
+                .order_by("id")[: min(CLAIM, limit - claimed)]
             )
-            if row is None:
+            if not rows:
                 break
-            payload = row.payload
-            try:
-                with transaction.atomic(), translation.override(payload.get("language") or None):
-                    result = submission_record(
-                        page=row.page,
-                        data=payload.get("data") or {},
-                        token=row.token,
-                        recruiter_code=payload.get("recruiter", ""),
-                        consent_wording=payload.get("wording", ""),
-                        language=payload.get("language", ""),
-                        base_url=payload.get("base_url", ""),
-                        accepted=True,
-                        share_code=row.share_code,
-                    )
-            except (FormClosed, ValidationError) as exc:
-                row.error = "; ".join(getattr(exc, "messages", [str(exc)]))[:300]
-                totals["failed"] += 1
-            except Exception as exc:  # noqa: BLE001 - kept with its data for staff to see
-                logger.exception("intake %s could not be recorded", row.pk)
-                row.error = f"{type(exc).__name__}: {exc}"[:300]
-                totals["failed"] += 1
-            else:
-                row.person = result.person
-                row.payload = {}  # the data now lives on the person
-                totals["recorded"] += 1
-            row.processed_at = timezone.now()
-            row.save(update_fields=["person", "payload", "error", "processed_at"])
+            claimed += len(rows)
+            for row in rows:
+                totals["recorded" if _record(row) else "failed"] += 1
+            Intake.objects.bulk_update(rows, ["person", "payload", "error", "processed_at"])
     else:
         totals["more"] = int(Intake.objects.filter(processed_at__isnull=True).exists())
     if not totals["more"]:
         cache.delete(BUSY_KEY)
     return totals
+
+
+def _record(row: Intake) -> bool:
+    """submission_record for one intake row, in a savepoint; the row is marked either way."""
+    from .actions import FormClosed, submission_record
+
+    payload = row.payload
+    try:
+        with transaction.atomic(), translation.override(payload.get("language") or None):
+            result = submission_record(
+                page=row.page,
+                data=payload.get("data") or {},
+                token=row.token,
+                recruiter_code=payload.get("recruiter", ""),
+                consent_wording=payload.get("wording", ""),
+                language=payload.get("language", ""),
+                base_url=payload.get("base_url", ""),
+                accepted=True,
+                share_code=row.share_code,
+            )
+    except (FormClosed, ValidationError) as exc:
+        row.error = "; ".join(getattr(exc, "messages", [str(exc)]))[:300]
+    except Exception as exc:  # noqa: BLE001 - kept with its data for staff to see
+        logger.exception("intake %s could not be recorded", row.pk)
+        row.error = f"{type(exc).__name__}: {exc}"[:300]
+    else:
+        row.person = result.person
+        row.payload = {}  # the data now lives on the person
+    row.processed_at = timezone.now()
+    return not row.error
 
 
 def adopt_share_code(person: Person, code: str) -> None:
