@@ -19,7 +19,7 @@ OPERATOR = "op@phone-tables.example"
 LONG_EMAIL = "marie-christine.de-la-fontaine-dupont@association-des-amis.example.org"
 
 
-def _make_nation() -> None:
+def _make_nation(ids: dict) -> None:
     from django_tenants.utils import schema_context
 
     from nations.people import actions
@@ -37,12 +37,18 @@ def _make_nation() -> None:
     )
     with schema_context(nation.schema_name):
         seed_people(30)
-        actions.person_upsert(
+        marie, _ = actions.person_upsert(
             data={"first_name": "Marie-Christine", "last_name": "de La Fontaine-Dupont"},
             email=LONG_EMAIL,
             phone="06 12 34 56 78",
             source="page:petition",
         )
+        twin, _ = actions.person_upsert(
+            data={"first_name": "Marie-Christine", "last_name": "de La Fontaine-Dupond"},
+            email="mc.delafontaine-dupond@un-autre-fournisseur.example.net",
+            source="import:1",
+        )
+        ids.update(marie=marie.pk, twin=twin.pk)
     User.objects.create_superuser(email=OPERATOR, password=PASSWORD, full_name="Op")
 
 
@@ -74,7 +80,8 @@ def test_people_list_stacks_on_a_phone(browser_page):
     page, port = browser_page
     SHOTS.mkdir(parents=True, exist_ok=True)
     committed(_cleanup)
-    committed(_make_nation)
+    ids: dict = {}
+    committed(_make_nation, ids)
     try:
         base = f"http://{SLUG}.localhost:{port}"
         panel_login(page, base, OWNER, PASSWORD)
@@ -94,11 +101,17 @@ def test_people_list_stacks_on_a_phone(browser_page):
         page.get_by_label("Select Marie-Christine de La Fontaine-Dupont").check()
         assert page.locator("#selected-count").inner_text() == "1 ✓"
         page.get_by_label("Select everyone on this page").check()
-        assert page.locator("#selected-count").inner_text() == "31 ✓"
+        assert page.locator("#selected-count").inner_text() == "32 ✓"
         # Sorting is still offered, and a name still opens the profile.
         assert page.get_by_role("link", name="Name").is_visible()
         name.click()
         assert page.get_by_role("heading", name="Marie-Christine de La Fontaine-Dupont").is_visible()
+
+        # The merge preview compares both records field by field, also on a phone.
+        page.goto(f"{base}/panel/people/{ids['marie']}/merge/{ids['twin']}/")
+        page.screenshot(path=str(SHOTS / "person-merge-phone.png"), full_page=True)
+        _assert_fits(page, "the merge preview")
+        assert page.get_by_text(LONG_EMAIL).first.is_visible()
 
         # On a laptop the list is still a table with its headers.
         page.set_viewport_size({"width": 1280, "height": 800})
@@ -114,7 +127,8 @@ def test_operator_tables_stack_on_a_phone(browser_page):
     page, port = browser_page
     SHOTS.mkdir(parents=True, exist_ok=True)
     committed(_cleanup)
-    committed(_make_nation)
+    ids: dict = {}
+    committed(_make_nation, ids)
     try:
         root = f"http://localhost:{port}"
         page.goto(f"{root}/login/")
