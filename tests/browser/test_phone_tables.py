@@ -105,7 +105,9 @@ def test_people_list_stacks_on_a_phone(browser_page):
         # Sorting is still offered, and a name still opens the profile.
         assert page.get_by_role("link", name="Name").is_visible()
         name.click()
-        assert page.get_by_role("heading", name="Marie-Christine de La Fontaine-Dupont").is_visible()
+        assert page.get_by_role(
+            "heading", name="Marie-Christine de La Fontaine-Dupont"
+        ).is_visible()
 
         # The merge preview compares both records field by field, also on a phone.
         page.goto(f"{base}/panel/people/{ids['marie']}/merge/{ids['twin']}/")
