@@ -225,6 +225,23 @@ def adopt_share_code(person: Person, code: str) -> None:
             person.recruiter_code = code
 
 
+def failed(page: Page):
+    """The page's responses the worker could not record, newest first (their data is kept)."""
+    return (
+        Intake.objects.filter(page=page, processed_at__isnull=False)
+        .exclude(error="")
+        .order_by("-id")
+    )
+
+
+def retry(*, page: Page) -> int:
+    """Put the page's failed responses back in the queue (staff fixed the cause, say)."""
+    count = failed(page).update(processed_at=None, error="")
+    if count:
+        start_worker()
+    return count
+
+
 def waiting_count(page: Page) -> int:
     return Intake.objects.filter(page=page, processed_at__isnull=True).count()
 

@@ -11,6 +11,7 @@ urlpatterns = [
     path("pages/<int:page_id>/", views.page_edit, name="edit"),
     path("pages/<int:page_id>/preview/", views.page_preview, name="preview"),
     path("pages/<int:page_id>/responses/", views.page_submissions, name="submissions"),
+    path("pages/<int:page_id>/responses/retry/", views.intake_retry, name="intake_retry"),
     path("pages/<int:page_id>/questions/", views.survey_question_add, name="question_add"),
     path(
         "pages/<int:page_id>/questions/<int:question_id>/",

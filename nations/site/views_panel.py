@@ -24,7 +24,7 @@ from django_tenants.utils import schema_context
 from nations.panel.access import staff_required
 from themes import engine
 
-from . import actions
+from . import actions, intake
 from .media import MAX_UPLOAD_BYTES, ImageRejected
 from .models import Media, MenuItem, Page, Redirect, SurveyQuestion, TemplateOverride
 from .panel_forms import (
@@ -252,8 +252,29 @@ def page_submissions(request, page_id: int):
     return render(
         request,
         "site/panel/submissions.html",
-        _ctx("pages", page=page, rows=current, total=paginator.count, questions=questions),
+        _ctx(
+            "pages",
+            page=page,
+            rows=current,
+            total=paginator.count,
+            questions=questions,
+            waiting=page.intakes.filter(processed_at__isnull=True).count(),
+            failed=list(intake.failed(page)[:100]),
+        ),
     )
+
+
+@require_POST
+@staff_required("people.edit")
+def intake_retry(request, page_id: int):
+    """Record again the responses the form intake could not record (their data was kept)."""
+    page = get_object_or_404(Page, pk=page_id)
+    count = intake.retry(page=page)
+    messages.success(
+        request,
+        _("%(count)s response(s) will be recorded again in a moment.") % {"count": count},
+    )
+    return redirect("panel:website:submissions", page.pk)
 
 
 class _Echo:

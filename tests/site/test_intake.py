@@ -214,3 +214,38 @@ def test_a_nation_works_off_only_its_own_intake(alpha, bravo, petition, burst):
         assert not Person.objects.filter(email="zoe@example.org").exists()
         assert intake.recruiter_for(_share(a)) is None  # alpha's share code means nothing here
     assert _work(bravo.nation)["recorded"] == 1
+
+
+def test_staff_see_what_waits_and_what_failed_and_can_record_it_again(
+    alpha, petition, burst, committed
+):
+    client = client_for(alpha.host)
+    client.post("/save-the-river/", form_data(alpha.nation, petition, email="a@example.org"))
+    staff = client_for(alpha.host, alpha.owner, alpha.nation)
+    page = staff.get(f"/panel/website/pages/{petition.pk}/responses/").content.decode()
+    assert "1 response just received is being recorded" in page
+    with schema_context(alpha.nation.schema_name):
+        row = Intake.objects.get()
+        row.payload["data"]["email"] = "not an address"
+        row.save()
+    _work(alpha.nation)
+    page = staff.get(f"/panel/website/pages/{petition.pk}/responses/").content.decode()
+    assert "Responses that could not be recorded" in page and "not an address" in page
+    with schema_context(alpha.nation.schema_name):  # staff fix the cause...
+        row.refresh_from_db()
+        row.payload["data"]["email"] = "a@example.org"
+        row.save()
+    response = committed(staff.post, f"/panel/website/pages/{petition.pk}/responses/retry/")
+    assert response.status_code == 302
+    _work(alpha.nation)
+    with schema_context(alpha.nation.schema_name):
+        assert Person.objects.filter(email="a@example.org").exists()
+    page = staff.get(f"/panel/website/pages/{petition.pk}/responses/").content.decode()
+    assert "could not be recorded" not in page
+
+
+def test_another_nation_cannot_retry_or_see_these_responses(alpha, bravo, petition, burst):
+    client_for(alpha.host).post("/save-the-river/", form_data(alpha.nation, petition))
+    intruder = client_for(bravo.host, bravo.owner, bravo.nation)
+    assert intruder.get(f"/panel/website/pages/{petition.pk}/responses/").status_code == 404
+    assert intruder.post(f"/panel/website/pages/{petition.pk}/responses/retry/").status_code == 404
