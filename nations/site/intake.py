@@ -16,6 +16,7 @@ person's own code when they have none yet, and otherwise stays valid as an alias
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import threading
@@ -172,12 +173,32 @@ def work(limit: int = BATCH) -> dict[str, int]:
             claimed += len(rows)
             for row in rows:
                 totals["recorded" if _record(row) else "failed"] += 1
-            Intake.objects.bulk_update(rows, ["person", "payload", "error", "processed_at"])
+            _mark(rows)
     else:
         totals["more"] = int(Intake.objects.filter(processed_at__isnull=True).exists())
     if not totals["more"]:
         cache.delete(BUSY_KEY)
     return totals
+
+
+def _mark(rows: list[Intake]) -> None:
+    """One UPDATE for the claimed rows (Django's bulk_update builds a CASE per row and field:
+    a third of the worker's CPU)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Intake._meta.db_table} i SET person_id = v.person_id,"
+            " payload = v.payload::jsonb, error = v.error, processed_at = v.processed_at"
+            " FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::text[],"
+            " %s::timestamptz[]) AS v(id, person_id, payload, error, processed_at)"
+            " WHERE i.id = v.id",
+            [
+                [row.pk for row in rows],
+                [row.person_id for row in rows],
+                [json.dumps(row.payload) for row in rows],
+                [row.error for row in rows],
+                [row.processed_at for row in rows],
+            ],
+        )
 
 
 def _record(row: Intake) -> bool:

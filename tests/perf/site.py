@@ -75,10 +75,14 @@ def _setup() -> None:
             page_publish(page=page_save(page=Page(), data=spec))
 
 
-def _start_worker() -> subprocess.Popen:
+def _start_worker(smtp_port: int) -> subprocess.Popen:
     """The Celery worker that records the signatures the form intake accepted, at a lower
     priority than the web server (as a deployment would run it: visitors first)."""
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="tests.perf.site_settings")
+    env = dict(
+        os.environ,
+        DJANGO_SETTINGS_MODULE="tests.perf.site_settings",
+        BENCH_SMTP_PORT=str(smtp_port),
+    )
     return subprocess.Popen(
         [
             "nice", "-n", "10", sys.executable, "-m", "celery", "-A", "config", "worker",
@@ -222,7 +226,12 @@ def bench_site(report: Report) -> None:
     _setup()
     port = _free_port()
     server = _start_server(port)
-    worker = _start_worker()
+    smtp_port = _free_port()
+    sink = subprocess.Popen(
+        [sys.executable, "-m", "tests.perf.comms_sink", str(smtp_port)], stdout=subprocess.PIPE
+    )
+    sink.stdout.readline()  # "ready"
+    worker = _start_worker(smtp_port)
     try:
         get = lambda path: lambda n: ("GET", path, None, {})  # noqa: E731
         _load(port, get("/about/"), 200)  # warm-up: fills the page cache, loads templates
@@ -309,6 +318,7 @@ def bench_site(report: Report) -> None:
             worker.wait(30)  # a warm shutdown: the task it runs ends before the stack stops
         except subprocess.TimeoutExpired:
             worker.kill()
+        sink.terminate()
         server.terminate()
         try:
             server.wait(15)
