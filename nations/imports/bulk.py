@@ -231,10 +231,13 @@ def apply_chunk(
             result.skipped = cursor.rowcount
         _reject_taken_external_ids(cursor, result, overwrite=on_match == "overwrite")
 
-        cursor.execute("SELECT count(*) FROM import_rows WHERE created")
-        result.created = cursor.fetchone()[0]
-        if skip_fk_triggers:
-            _lock_matched_people(cursor)
+        cursor.execute(
+            "SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created)"
+            " FROM import_rows"
+        )
+        result.created, matched = cursor.fetchone()
+        if skip_fk_triggers and matched:
+            _lock_matched_people(cursor, matched)
         _insert_people(cursor, now)
         result.updated = _update_people(cursor, overwrite=on_match == "overwrite", now=now)
         _attach_emails_and_phones(cursor, now)
@@ -257,17 +260,15 @@ def apply_chunk(
     return result
 
 
-def _lock_matched_people(cursor) -> None:
-    """What the FK triggers would lock: the matched people the chunk's rows will point at.
+def _lock_matched_people(cursor, matched: int) -> None:
+    """What the FK triggers would lock: the `matched` people the chunk's rows will point at.
     A person deleted since matching is missing from the locked rows (READ COMMITTED skips
     it): stop rather than write rows that point at nobody."""
     cursor.execute(
-        "WITH locked AS (SELECT p.id FROM people_person p WHERE p.id IN"
-        " (SELECT person_id FROM import_rows WHERE NOT created) FOR KEY SHARE OF p)"
-        " SELECT (SELECT count(*) FROM locked), (SELECT count(*) FROM import_rows"
-        " WHERE NOT created)"
+        "SELECT count(*) FROM (SELECT p.id FROM people_person p WHERE p.id IN"
+        " (SELECT person_id FROM import_rows WHERE NOT created) FOR KEY SHARE OF p) locked"
     )
-    locked, matched = cursor.fetchone()
+    locked = cursor.fetchone()[0]
     if locked != matched:
         raise ChunkConflict(
             _("%(count)s matched people were deleted while the import ran; resume it")
