@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import queue
 import threading
 import uuid
@@ -22,7 +23,7 @@ from nations.jobs.actions import job_create, job_fail, job_finish, job_progress,
 from nations.jobs.models import Job
 from nations.people.actions import Actor
 
-from .bulk import ChunkResult, apply_chunk, rows_copy_text
+from .bulk import ChunkResult, apply_chunk, fk_triggers_skippable, rows_copy_text
 from .columns import MULTIPLE, import_targets, suggest_mapping
 from .models import Import, ImportRejection
 from .reader import FileProblem, Sniffed, count_records, records, sniff
@@ -31,6 +32,8 @@ from .rows import CleanRow, CustomSpec, RowCleaner, RowProblem, custom_specs
 CHUNK_ROWS = 20_000  # rows per committed step; three chunks alive at most (see _prepared_chunks)
 STALE_AFTER = timedelta(minutes=2)  # a running import silent this long lost its worker
 RAW_KEEP = 500  # characters of a rejected row kept for the report
+
+logger = logging.getLogger(__name__)
 
 
 class ImportNotReady(Exception):
@@ -229,12 +232,20 @@ def import_run(import_id: int, *, max_chunks: int | None = None) -> Import:
         if people_import.job_id:
             job_start(job_id=people_import.job_id, total=people_import.total_rows)
             job_progress(job_id=people_import.job_id, done=people_import.offset)
+        skip_fk_triggers = fk_triggers_skippable()
+        logger.info(
+            "import %s: chunks written %s",
+            import_id,
+            "without per-row FK triggers (session_replication_role = replica)"
+            if skip_fk_triggers
+            else "with per-row FK triggers",
+        )
         prepared = _prepared_chunks(people_import, path, sniffed)
         try:
             for applied, chunk in enumerate(prepared):
                 if max_chunks is not None and applied >= max_chunks:
                     return Import.objects.get(pk=import_id)
-                _apply(import_id, chunk)
+                _apply(import_id, chunk, skip_fk_triggers=skip_fk_triggers)
         finally:
             prepared.close()
     except FileProblem as problem:
@@ -411,7 +422,9 @@ def _prepare(
     return PreparedChunk(chunk, good, rejected, blank, copy_text)
 
 
-def _apply(import_id: int, prepared: PreparedChunk | RawChunk) -> None:
+def _apply(
+    import_id: int, prepared: PreparedChunk | RawChunk, *, skip_fk_triggers: bool = False
+) -> None:
     chunk = prepared.raw if isinstance(prepared, PreparedChunk) else prepared
     with transaction.atomic():
         # The row lock makes a second worker on the same import wait, then see the new offset.
@@ -433,6 +446,7 @@ def _apply(import_id: int, prepared: PreparedChunk | RawChunk) -> None:
             now=timezone.now(),
             key_of=lambda row: _key(row, rule),
             copy_text=prepared.copy_text,
+            skip_fk_triggers=skip_fk_triggers,
         )
         rejected += [(line, reason, by_line.get(line)) for line, reason in result.rejected]
         ImportRejection.objects.bulk_create(

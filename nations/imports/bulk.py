@@ -7,16 +7,30 @@ test_bulk_equivalence.py imports the same rows both ways and compares the two na
 the import's own rules on top: the match rule picks the one identifier used to match, a row that
 repeats an earlier one is reported instead of applied, and "skip" leaves matches untouched.
 
-Runs inside the caller's transaction; returns what happened to each line."""
+Runs inside the caller's transaction; returns what happened to each line.
+
+Foreign-key checks. Each chunk writes ~6 rows per person that point at people_person (emails,
+phones, taggings, timeline, consent history); Django's DEFERRABLE INITIALLY DEFERRED
+constraints check each of them at COMMIT with a `SELECT … FOR KEY SHARE` on the parent, about
+a third of PostgreSQL's work for an import. When the connection may set
+`session_replication_role` (a superuser, or `GRANT SET ON PARAMETER` on PostgreSQL 15+), a
+chunk's writes run with it set to `replica`, which skips those triggers, as pg_restore's
+`--disable-triggers` does. Integrity then holds by construction: every row written points at a
+person the chunk created or a matched person, or at a tag it ensured, and the matched people
+and the tags are locked (FOR KEY SHARE, what the triggers would have taken) before the first
+write, so a concurrent delete waits for the chunk's COMMIT, then fails on its own FK check.
+The tables have no other triggers or rules for `replica` to switch off (tests/imports/
+test_fk_triggers.py checks it). Without the privilege, the triggers run as always."""
 
 from __future__ import annotations
 
 import io
 import json
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from django.db.models import JSONField
 from django.utils.translation import gettext as _
 from psycopg2.extras import Json
@@ -50,6 +64,34 @@ ROW_COLUMNS = (
 # Person fields an import may set, in the order person_upsert reports changes.
 UPDATABLE = (*TEXT_FIELDS, "country", "birthdate", "language", "support_level")
 NULLABLE = {"external_id", "birthdate", "support_level"}
+
+
+logger = logging.getLogger(__name__)
+
+
+class ChunkConflict(Exception):
+    """A person the chunk matched, or a tag it uses, was deleted while it ran; resuming the
+    import applies the chunk again from its matching."""
+
+
+def fk_triggers_skippable() -> bool:
+    """Whether this connection may set session_replication_role (tried once, in a savepoint,
+    and undone): the bulk path then skips the per-row foreign-key triggers. False when the
+    role is already something else than `origin` (left alone)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SHOW session_replication_role")
+        if cursor.fetchone()[0] != "origin":
+            return False
+        try:
+            with transaction.atomic():
+                cursor.execute(
+                    "SET LOCAL session_replication_role = replica;"
+                    " SET LOCAL session_replication_role = origin"
+                )
+        except DatabaseError as exc:  # InsufficientPrivilege, as a rule
+            logger.info("imports: session_replication_role not settable (%s)", exc)
+            return False
+    return True
 
 
 @dataclass
@@ -136,10 +178,13 @@ def apply_chunk(
     now: datetime,
     key_of,
     copy_text: str | None = None,
+    skip_fk_triggers: bool = False,
 ) -> ChunkResult:
     """Apply `rows` (already unique by match key within the chunk). `key_of(row)` is the
     row's match key or None; `copy_text`, if given, is `rows_copy_text(rows, key_of)` built
-    beforehand."""
+    beforehand. `skip_fk_triggers` (only when fk_triggers_skippable()) writes without the
+    per-row foreign-key triggers, see the module's docstring; raises ChunkConflict if a
+    matched person or a tag disappears meanwhile."""
     result = ChunkResult()
     if not rows:
         return result
@@ -151,6 +196,11 @@ def apply_chunk(
             "SET LOCAL synchronous_commit = off; SET LOCAL gin_pending_list_limit = '32MB';"
             " DROP TABLE IF EXISTS import_rows; DROP TABLE IF EXISTS import_tags"
         )
+        if skip_fk_triggers:
+            # Until the end of this function only: the caller's own writes (rejections, the
+            # import's offset) keep their checks. A failure rolls the setting back with the
+            # transaction (or savepoint).
+            cursor.execute("SET LOCAL session_replication_role = replica")
         columns = ", ".join(f"{name} {kind}" for name, kind in ROW_COLUMNS)
         # Every row gets a new person's id as it is copied in (ids of rows that turn out to
         # match someone are simply never used): the rows are written once, and matching
@@ -181,8 +231,13 @@ def apply_chunk(
             result.skipped = cursor.rowcount
         _reject_taken_external_ids(cursor, result, overwrite=on_match == "overwrite")
 
-        cursor.execute("SELECT count(*) FROM import_rows WHERE created")
-        result.created = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created)"
+            " FROM import_rows"
+        )
+        result.created, matched = cursor.fetchone()
+        if skip_fk_triggers and matched:
+            _lock_matched_people(cursor, matched)
         _insert_people(cursor, now)
         result.updated = _update_people(cursor, overwrite=on_match == "overwrite", now=now)
         _attach_emails_and_phones(cursor, now)
@@ -190,7 +245,7 @@ def apply_chunk(
         _record_activities(cursor, source, summary, actor, now)
         for column, channel in (("email_consent", "email"), ("sms_consent", "sms")):
             _record_consent(cursor, column, channel, source, actor, now)
-        _tag(cursor, rows, actor, now)
+        _tag(cursor, rows, actor, now, lock=skip_fk_triggers)
         _add_notes(cursor, actor, now)
         # person_upsert's activity_record sets last_activity_at with every timeline entry.
         cursor.execute(
@@ -200,7 +255,25 @@ def apply_chunk(
             [now, now],
         )
         cursor.execute("DROP TABLE import_rows; DROP TABLE import_tags")
+        if skip_fk_triggers:
+            cursor.execute("SET LOCAL session_replication_role = origin")
     return result
+
+
+def _lock_matched_people(cursor, matched: int) -> None:
+    """What the FK triggers would lock: the `matched` people the chunk's rows will point at.
+    A person deleted since matching is missing from the locked rows (READ COMMITTED skips
+    it): stop rather than write rows that point at nobody."""
+    cursor.execute(
+        "SELECT count(*) FROM (SELECT p.id FROM people_person p WHERE p.id IN"
+        " (SELECT person_id FROM import_rows WHERE NOT created) FOR KEY SHARE OF p) locked"
+    )
+    locked = cursor.fetchone()[0]
+    if locked != matched:
+        raise ChunkConflict(
+            _("%(count)s matched people were deleted while the import ran; resume it")
+            % {"count": matched - locked}
+        )
 
 
 def _reject_tombstoned(cursor, result: ChunkResult) -> None:
@@ -506,11 +579,20 @@ def _add_notes(cursor, actor: Actor, now: datetime) -> None:
     )
 
 
-def _tag(cursor, rows: list[CleanRow], actor: Actor, now: datetime) -> None:
+def _tag(cursor, rows: list[CleanRow], actor: Actor, now: datetime, *, lock: bool) -> None:
     names = {name for row in rows for name in row.tags}
     if not names:
         return
     ids = {tag.name: tag.pk for tag in tags_ensure(names)}
+    if lock:
+        # As for matched people (_lock_matched_people): a tag deleted since tags_ensure read
+        # it is not locked, and the taggings would point at nothing.
+        cursor.execute(
+            "SELECT count(*) FROM (SELECT id FROM people_tag WHERE id = ANY(%s) FOR KEY SHARE) t",
+            [list(ids.values())],
+        )
+        if cursor.fetchone()[0] != len(ids):
+            raise ChunkConflict(_("a tag was deleted while the import ran; resume it"))
     _copy(
         cursor,
         "import_tags",

@@ -216,6 +216,7 @@ def _peak_rss_mb() -> float:
 
 def bench_imports(report: Report) -> None:
     from nations.imports.actions import import_run
+    from nations.imports.bulk import fk_triggers_skippable
     from nations.imports.columns import suggest_mapping
     from nations.imports.models import Import
     from nations.imports.reader import sniff
@@ -289,8 +290,15 @@ def bench_imports(report: Report) -> None:
                 f" {python_cpu:.1f} s, wall {elapsed:.1f} s, load {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
+            skipped = fk_triggers_skippable()
             print(
-                "  wall s   cpu s  statement (postgres backend cpu; the rest is COMMIT: FK checks)"
+                "  per-row FK triggers: "
+                + ("skipped (session_replication_role = replica)" if skipped else "run")
+            )
+            print(
+                "  wall s   cpu s  statement (postgres backend cpu; the rest is COMMIT"
+                + ("" if skipped else ": FK checks")
+                + ")"
             )
             for statement, seconds in sorted(timer.cpu.items(), key=lambda item: -item[1])[:16]:
                 print(f"  {timings[statement]:6.2f}  {seconds:6.2f}  {statement}", flush=True)
