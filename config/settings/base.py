@@ -260,6 +260,9 @@ COMMS_RATES["social"] = {"global": 50.0, "nation": 5.0}  # posts/s: networks thr
 AUTOMATIONS_BATCH = env.int("AUTOMATIONS_BATCH", default=1000)  # due enrolments per transaction
 AUTOMATIONS_LOOKBACK = env.int("AUTOMATIONS_LOOKBACK", default=300)  # s of timeline re-read
 AUTOMATIONS_MAX_DEPTH = env.int("AUTOMATIONS_MAX_DEPTH", default=5)  # automations in one chain
+# Birthday trigger: after a day without ticks (worker down), birthdays missed up to this many days
+# before today still enrol; older ones are skipped (a week-late "happy birthday" reads badly).
+AUTOMATIONS_BIRTHDAY_CATCHUP_DAYS = env.int("AUTOMATIONS_BIRTHDAY_CATCHUP_DAYS", default=3)
 
 # --- Custom domains --------------------------------------------------------------------------
 NATIONS_DNS_RESOLVER = env("NATIONS_DNS_RESOLVER", default="tenants.dns.SystemResolver")

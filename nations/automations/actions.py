@@ -264,7 +264,7 @@ def _loop_check(automation: Automation, steps) -> None:
 # --- status ----------------------------------------------------------------------------------
 def automation_activate(*, automation: Automation, now=None) -> Automation:
     """Check, then start: only what happens from now on triggers it (earlier tags, signatures
-    and gifts never do). Raises AutomationError."""
+    and gifts never do; birthdays from today on). Raises AutomationError."""
     now = now or timezone.now()
     with transaction.atomic():
         automation = Automation.objects.select_for_update().get(pk=automation.pk)
@@ -275,10 +275,13 @@ def automation_activate(*, automation: Automation, now=None) -> Automation:
             cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {Activity._meta.db_table}")
             floor = cursor.fetchone()[0]
         first_time = automation.activated_at is None
+        is_birthday = automation.trigger == Automation.Trigger.BIRTHDAY
         automation.status = Automation.Status.ACTIVE
         automation.activity_floor = floor
         automation.activated_at = automation.activated_at or now
-        if first_time or automation.date_cursor is None:
+        # Birthdays missed while paused are not caught up on resume: a late "happy birthday"
+        # after a pause reads as a mistake (people added meanwhile still get "N days after").
+        if first_time or automation.date_cursor is None or is_birthday:
             automation.date_cursor = now
         automation.problem = ""
         automation.updated_at = now

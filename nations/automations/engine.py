@@ -9,7 +9,9 @@ time by passing it; beat passes nothing).
    a re-read is harmless since an entry enrols a person at most once per automation (unique
    `(automation, source_activity_id)`).
 2. **Date triggers** ("N days after being added"): people whose N-day mark fell between the
-   last tick and now, one range query on the indexed `created_at`.
+   last tick and now, one range query on the indexed `created_at`. Birthdays: people whose
+   (month, day) is today in the nation's time zone (or a day missed since the last tick, a few
+   days back at most), through the expression index `person_birthday`; once a year each.
 3. **Due enrolments**: rows with `next_run_at <= now` (partial index over active rows), claimed
    `FOR UPDATE SKIP LOCKED` in batches; each step's effect, its StepRun (unique per enrolment and
    sequence number) and the enrolment's move commit in one transaction, so a crash rolls all of
@@ -22,16 +24,18 @@ chains stop at AUTOMATIONS_MAX_DEPTH. The automation then shows what was stopped
 
 from __future__ import annotations
 
+import calendar
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from nations.panel.fields import nation_zone
 from nations.people.models import Activity, Person
 
 from .models import Automation, EngineState, Enrolment, Step
@@ -253,32 +257,97 @@ def _flag_loop(automation: Automation, chain: list, now: datetime) -> None:
 # --- 2. dates --------------------------------------------------------------------------------
 def _date_triggers(active: list[Automation], now: datetime, result: TickResult) -> None:
     for automation in active:
-        if automation.trigger != Automation.Trigger.CREATED or automation.trigger_days is None:
-            continue
-        first = _first_step_id(automation)
-        since = automation.date_cursor or automation.activated_at or now
-        if first is None or since >= now:
-            continue
-        offset = timedelta(days=automation.trigger_days)
-        enrolment = Enrolment._meta.db_table
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {enrolment} (automation_id, person_id, step_id, state, next_run_at,"
-                " runs, hops, source_activity_id, chain, message, started_at)"
-                " SELECT %(aid)s, p.id, %(first)s, 'active', %(now)s, 0, 0, NULL, '[]', '',"
-                f" %(now)s FROM {Person._meta.db_table} p"
-                " WHERE p.created_at > %(lo)s AND p.created_at <= %(hi)s AND NOT p.is_erased"
-                f" AND {_not_enrolled('p.id', automation)} ON CONFLICT DO NOTHING",
-                {
-                    "aid": automation.pk,
-                    "first": first,
-                    "now": now,
-                    "lo": since - offset,
-                    "hi": now - offset,
-                },
-            )
-            result.enrolled += cursor.rowcount
-        Automation.objects.filter(pk=automation.pk).update(date_cursor=now)
+        if automation.trigger == Automation.Trigger.CREATED and automation.trigger_days is not None:
+            _days_after_added(automation, now, result)
+        elif automation.trigger == Automation.Trigger.BIRTHDAY:
+            _birthdays(automation, now, result)
+
+
+def _days_after_added(automation: Automation, now: datetime, result: TickResult) -> None:
+    first = _first_step_id(automation)
+    since = automation.date_cursor or automation.activated_at or now
+    if first is None or since >= now:
+        return
+    offset = timedelta(days=automation.trigger_days or 0)
+    enrolment = Enrolment._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {enrolment} (automation_id, person_id, step_id, state, next_run_at,"
+            " runs, hops, source_activity_id, chain, message, started_at)"
+            " SELECT %(aid)s, p.id, %(first)s, 'active', %(now)s, 0, 0, NULL, '[]', '',"
+            f" %(now)s FROM {Person._meta.db_table} p"
+            " WHERE p.created_at > %(lo)s AND p.created_at <= %(hi)s AND NOT p.is_erased"
+            f" AND {_not_enrolled('p.id', automation)} ON CONFLICT DO NOTHING",
+            {
+                "aid": automation.pk,
+                "first": first,
+                "now": now,
+                "lo": since - offset,
+                "hi": now - offset,
+            },
+        )
+        result.enrolled += cursor.rowcount
+    Automation.objects.filter(pk=automation.pk).update(date_cursor=now)
+
+
+def birthdays_on(day: date) -> list[tuple[int, int]]:
+    """The (month, day) birthdates celebrated on this calendar day: 29 February is celebrated
+    on 28 February in the years without one."""
+    pairs = [(day.month, day.day)]
+    if (day.month, day.day) == (2, 28) and not calendar.isleap(day.year):
+        pairs.append((2, 29))
+    return pairs
+
+
+def _birthdays(automation: Automation, now: datetime, result: TickResult) -> None:
+    """People whose birthday is today in the nation's time zone, plus the days missed since the
+    last tick (at most AUTOMATIONS_BIRTHDAY_CATCHUP_DAYS back, never before activation, which
+    resets the cursor). Once a year whatever the re-entry rule: the birthday's year is part of
+    the enrolment's unique key, so today is read again at every tick (people added or edited
+    during the day) and a repeated tick enrols nobody twice. One index probe per (month, day)
+    on person_birthday: a day's birthdays, not the people table."""
+    first = _first_step_id(automation)
+    since = automation.date_cursor or automation.activated_at or now
+    if first is None or since > now:
+        return
+    zone = nation_zone(connection.tenant)
+    today = now.astimezone(zone).date()
+    start = max(
+        since.astimezone(zone).date(),
+        today - timedelta(days=settings.AUTOMATIONS_BIRTHDAY_CATCHUP_DAYS),
+    )
+    days = [
+        (day.year, month, dom)
+        for day in (start + timedelta(days=n) for n in range((today - start).days + 1))
+        for month, dom in birthdays_on(day)
+    ]
+    month, day = "EXTRACT(MONTH FROM p.birthdate)", "EXTRACT(DAY FROM p.birthdate)"
+    # The (month, day) pairs are also spelled out as constants: an index condition each (a
+    # BitmapOr), where the join alone could be planned as a read of every birth date.
+    pairs = " OR ".join([f"({month} = %s AND {day} = %s)"] * len(days))
+    values = ", ".join(["(%s, %s, %s)"] * len(days))
+    enrolment = Enrolment._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {enrolment} (automation_id, person_id, step_id, state, next_run_at,"
+            " runs, hops, source_activity_id, chain, message, started_at, occasion)"
+            " SELECT %s, p.id, %s, 'active', %s, 0, 0, NULL, '[]', '', %s, d.year"
+            f" FROM {Person._meta.db_table} p JOIN (VALUES {values}) AS d (year, month, day)"
+            f" ON {month} = d.month AND {day} = d.day"
+            f" WHERE p.birthdate IS NOT NULL AND ({pairs}) AND NOT p.is_erased"
+            # A scalar subquery, not NOT EXISTS: see _not_enrolled.
+            f" AND (SELECT true FROM {enrolment} e WHERE e.automation_id = %s"
+            " AND e.person_id = p.id AND e.occasion = d.year LIMIT 1) IS NULL"
+            " ON CONFLICT DO NOTHING",
+            [
+                automation.pk, first, now, now,
+                *(v for row in days for v in row),
+                *(v for _, m, d in days for v in (m, d)),
+                automation.pk,
+            ],
+        )  # fmt: skip
+        result.enrolled += cursor.rowcount
+    Automation.objects.filter(pk=automation.pk).update(date_cursor=now)
 
 
 # --- 3. due enrolments -----------------------------------------------------------------------

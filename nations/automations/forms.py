@@ -39,6 +39,9 @@ class AutomationForm(forms.ModelForm):
                 "People who get this tag start (from an import, a page, a bulk tag…)."
             ),
             "trigger_days": _("People start this many days after they were added."),
+            "reentry": _(
+                "Birthday automations run once a year for each person, whatever this rule."
+            ),
             "exit_tag": _("People leave the automation as soon as they get this tag."),
         }
 

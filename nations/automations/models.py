@@ -26,6 +26,7 @@ class Automation(models.Model):
         PAGE = "page", _("Signs or answers a page")
         DONATION = "donation", _("Donates")
         CREATED = "created", _("Days after being added")
+        BIRTHDAY = "birthday", _("On their birthday")
 
     class Reentry(models.TextChoices):
         ONCE = "once", _("Once only")
@@ -64,7 +65,8 @@ class Automation(models.Model):
     exit_on_donation = models.BooleanField(_("leave when they donate"), default=False)
     # Timeline entries up to this id were written before activation: never a trigger.
     activity_floor = models.BigIntegerField(default=0)
-    # Date triggers: people added up to (date_cursor - trigger_days) were already considered.
+    # Date triggers: people added up to (date_cursor - trigger_days) were already considered;
+    # birthdays: the nation's calendar days up to date_cursor's were (it is reset at activation).
     date_cursor = models.DateTimeField(null=True, blank=True)
     problem = models.CharField(max_length=500, blank=True)  # a loop stopped, a broken step
     problem_at = models.DateTimeField(null=True, blank=True)
@@ -149,6 +151,9 @@ class Enrolment(models.Model):
     # twice) and its causal chain (automations whose steps led here), to stop loops.
     source_activity_id = models.BigIntegerField(null=True, blank=True)
     chain = models.JSONField(default=list, blank=True)
+    # Birthday trigger: the year of the birthday that enrolled them; unique per automation and
+    # person, so a repeated or crashed tick never enrols anyone twice in a year.
+    occasion = models.PositiveSmallIntegerField(null=True, blank=True)
     message = models.CharField(max_length=300, blank=True)
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -174,6 +179,11 @@ class Enrolment(models.Model):
             models.UniqueConstraint(
                 fields=["automation", "source_activity_id"],
                 name="enrolment_source_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["automation", "person", "occasion"],
+                condition=Q(occasion__isnull=False),
+                name="enrolment_occasion_unique",
             ),
         ]
 

@@ -180,4 +180,6 @@ def trigger_summary(automation: Automation) -> str:
                 "amount": f"{automation.trigger_min_amount / 100:.2f}"
             }
         return _("Gives")
+    if t == Automation.Trigger.BIRTHDAY:
+        return _("On their birthday")
     return _("%(n)s days after being added") % {"n": automation.trigger_days}

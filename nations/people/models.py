@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import ExtractDay, ExtractMonth
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -144,6 +145,13 @@ class Person(models.Model):
                 fields=["last_donation_at"],
                 condition=Q(last_donation_at__isnull=False),
                 name="person_last_donation_set",
+            ),
+            # Birthday automations read today's birthdays (month, day) at every tick.
+            models.Index(
+                ExtractMonth("birthdate"),
+                ExtractDay("birthdate"),
+                condition=Q(birthdate__isnull=False),
+                name="person_birthday",
             ),
             GinIndex(fields=["custom"], name="person_custom", opclasses=["jsonb_path_ops"]),
         ]

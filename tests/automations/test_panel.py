@@ -150,3 +150,27 @@ def test_the_area_speaks_french(in_alpha, clock):
     assert "se déclencheraient l&#x27;une l&#x27;autre sans fin : B → A → B" in page
     detail = owner.get(f"/panel/automations/{b.pk}/").content.decode()
     assert "Ajouter le tag « a »" in detail and "Déclencheur et règles" in detail
+
+
+def test_a_birthday_automation_from_the_form_in_both_languages(in_alpha):
+    from django.conf import settings
+
+    owner = NationClient(in_alpha, in_alpha.owner)
+    form = owner.get("/panel/automations/new/").content.decode()
+    assert 'value="birthday"' in form and "On their birthday" in form
+    response = owner.post(
+        "/panel/automations/new/", {"name": "Birthdays", "trigger": "birthday", "reentry": "once"}
+    )
+    automation = Automation.objects.get(name="Birthdays")
+    assert response.status_code == 302 and automation.trigger == "birthday"
+    detail = owner.get(f"/panel/automations/{automation.pk}/").content.decode()
+    assert "On their birthday" in detail and "Once a year, on their birthday" in detail
+    listing = owner.get("/panel/automations/").content.decode()
+    assert "On their birthday" in listing
+
+    owner.client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    form = owner.get(f"/panel/automations/{automation.pk}/edit/").content.decode()
+    assert "Le jour de leur anniversaire" in form
+    assert "une fois par an à chaque" in form
+    detail = owner.get(f"/panel/automations/{automation.pk}/").content.decode()
+    assert "Une fois par an, le jour de leur anniversaire" in detail

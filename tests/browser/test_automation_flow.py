@@ -14,7 +14,7 @@ from django_tenants.utils import schema_context
 
 from tenants.actions import nation_create
 from tests.browser.conftest import panel_login
-from tests.conftest import PASSWORD, new_owner
+from tests.conftest import PASSWORD, drop_nation, new_owner
 
 from .test_signup_flow import SHOTS, committed
 
@@ -121,3 +121,77 @@ def test_a_staff_member_builds_an_automation_and_follows_a_person_through_it(bro
         page.screenshot(path=str(SHOTS / "automations-list.png"), full_page=True)
     finally:
         committed(_drop)
+
+
+BIRTHDAY_SLUG = "birthday-flow"
+
+
+def _in_birthday_nation(func):
+    def run():
+        from tenants.models import Nation
+
+        nation = Nation.objects.get(slug=BIRTHDAY_SLUG)
+        with schema_context(nation.schema_name):
+            connection.set_tenant(nation)
+            func(nation)
+        connection.set_schema_to_public()
+
+    return run
+
+
+@_in_birthday_nation
+def _born_today_then_tick(nation) -> None:
+    from datetime import date
+
+    from nations.automations.engine import tick_nation
+    from nations.panel.fields import nation_zone
+    from nations.people.actions import person_create, person_update
+
+    now = timezone.now() + timedelta(minutes=1)
+    today = now.astimezone(nation_zone(nation)).date()
+    ada = person_create(first_name="Ada", last_name="Lovelace", email="ada@birthday.test")
+    person_update(person=ada, changes={"birthdate": date(2000, today.month, today.day)})
+    tick_nation(now=now)
+
+
+def test_a_staff_member_builds_a_birthday_automation(browser_page):
+    page, port = browser_page
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    committed(
+        lambda: nation_create(
+            name="Birthday Nation",
+            slug=BIRTHDAY_SLUG,
+            country="FR",
+            language="en",
+            owner=new_owner("birthday.owner@example.org"),
+            plan="organizer",
+        )  # fmt: skip
+    )
+    try:
+        base = f"http://{BIRTHDAY_SLUG}.localhost:{port}"
+        panel_login(page, base, "birthday.owner@example.org", PASSWORD)
+        page.locator(".sidenav").get_by_role("link", name="Automations").click()
+        page.locator(".empty").get_by_role("link", name="Create your first automation").click()
+        page.get_by_label("Name").fill("Birthday wishes")
+        page.get_by_label("On their birthday").check()
+        page.screenshot(path=str(SHOTS / "automations-birthday-form.png"), full_page=True)
+        page.get_by_role("button", name="Create and add steps").click()
+        page.wait_for_url(re.compile(r".*/automations/\d+/$"))
+        assert page.locator(".details").get_by_text("On their birthday", exact=True).is_visible()
+        assert page.get_by_text("Once a year, on their birthday").is_visible()
+        page.get_by_label("Step", exact=True).select_option("tag")
+        page.get_by_label("Tag", exact=True).fill("birthday-wished")
+        page.get_by_role("button", name="Add the step").click()
+        page.locator("#steps").get_by_text("Add the tag “birthday-wished”", exact=True).wait_for()
+        page.get_by_role("button", name="Turn on").click()
+        assert page.get_by_text("The automation is on").is_visible()
+
+        committed(_born_today_then_tick)
+        page.reload()
+        assert page.locator(".stat", has_text="Completed").get_by_text("1").is_visible()
+        assert page.get_by_role("link", name="Ada Lovelace").is_visible()
+        page.screenshot(path=str(SHOTS / "automations-birthday-detail.png"), full_page=True)
+        page.locator(".sidenav").get_by_role("link", name="Automations").click()
+        assert page.get_by_text("On their birthday", exact=True).is_visible()
+    finally:
+        committed(drop_nation, BIRTHDAY_SLUG)

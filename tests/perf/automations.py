@@ -7,6 +7,9 @@
 - `automations_tick_1pct_tag_100k_ms`: 1% due on an "add a tag" step (one person_tag per
   person, with its timeline entry carrying the causal chain).
 - `automations_enrol_10k_ms`: a bulk tag of 10k people read from the timeline and enrolled.
+- `automations_birthday_first_tick_100k_ms` / `automations_birthday_tick_100k_ms`: a birthday
+  automation's first tick of the day (the day's ~2.7k birthdays, as many as 1M people have,
+  enrolled) and each later tick that day (read again, nobody new).
 """
 
 from __future__ import annotations
@@ -158,4 +161,48 @@ def bench_automations(report: Report) -> None:
             what="tick reading a bulk tag of 10k people from the timeline: 10k enrolled and"
             " their first (wait) step run",
         )
+        _bench_birthdays(report, now)
         connection.set_schema_to_public()
+
+
+def _bench_birthdays(report: Report, now) -> None:
+    """A birthday automation alone: the 100k people's birth dates fall on 36 days, so each day
+    has the ~2.7k birthdays a nation of 1M has (the read is by (month, day) on person_birthday,
+    so its cost follows one day's birthdays, not the size of the table)."""
+    from nations.automations import actions
+    from nations.automations.engine import tick_nation
+    from nations.automations.models import Automation, Enrolment, Step
+    from nations.panel.fields import nation_zone
+
+    for automation in Automation.objects.filter(status="active"):
+        actions.automation_pause(automation=automation)
+    today = now.astimezone(nation_zone(connection.tenant)).date()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE people_person SET birthdate = make_date(2000, %s, %s) - (id %% 36)::int",
+            [today.month, today.day],
+        )
+        cursor.execute("ANALYZE people_person")
+    birthday = Automation.objects.create(name="Birthday", trigger="birthday")
+    Step.objects.create(automation=birthday, position=1, kind="wait", config={"days": 1})
+    actions.automation_activate(automation=birthday, now=now)
+    first = _timed(lambda: tick_nation(now=now + timedelta(seconds=1)))
+    born_today = Enrolment.objects.filter(automation=birthday).count()
+    assert born_today > 2000, born_today
+    again = [_timed(lambda m=m: tick_nation(now=now + timedelta(minutes=m))) for m in range(1, 6)]
+    assert Enrolment.objects.filter(automation=birthday).count() == born_today
+    report.add(
+        "automations_birthday_first_tick_100k_ms",
+        first,
+        "ms",
+        enrolled=born_today,
+        what=f"first tick of the day: {born_today} of 100k people born on the day enrolled and"
+        " their first (wait) step run",
+    )
+    report.add(
+        "automations_birthday_tick_100k_ms",
+        statistics.median(again),
+        "ms",
+        rounds_ms=[round(r, 1) for r in again],
+        what=f"every later tick that day: the day's {born_today} birthdays read again, nobody new",
+    )
