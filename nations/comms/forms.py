@@ -217,6 +217,9 @@ class PhoneBlastForm(forms.ModelForm):
             )
             self.record_max_seconds = settings.COMMS_VOICE_AUDIO_MAX_SECONDS
             self.record_max_label = duration_label(self.record_max_seconds)
+            # The editor shows the saved message as a player with its own "remove" box
+            # (comms/_recorder.html): the default "Currently: <link>" points at nothing.
+            self.fields["audio"].widget.template_name = "django/forms/widgets/file.html"
             self.fields["audio"].label = _("Upload an audio file")
             self.fields["audio"].help_text = _(
                 "MP3 or WAV, 5 MB at most; a WAV message lasts %(limit)s at most."

@@ -125,6 +125,15 @@ def test_a_staff_member_records_the_voice_message_in_the_browser(browser_page, s
         page.get_by_role("button", name="Save draft").click()
         page.wait_for_url(re.compile(r".*/texts/blast/\d+/$"))
         page.get_by_text("Draft saved.").wait_for()
+        saved = page.get_by_role("group", name="Audio message").locator(".recorder-current audio")
+        assert saved.is_visible()
+        head = page.evaluate(
+            "src => fetch(src).then(r => r.arrayBuffer())"
+            ".then(b => String.fromCharCode(...new Uint8Array(b.slice(0, 4))))",
+            saved.get_attribute("src"),
+        )
+        assert head == "RIFF"
+        page.screenshot(path=str(SHOTS / "voice-saved.png"), full_page=True)
 
         stored: dict = {}
         committed(lambda: stored.update(_stored_audio()))
@@ -133,5 +142,25 @@ def test_a_staff_member_records_the_voice_message_in_the_browser(browser_page, s
         assert stored["name"].startswith("voice/") and stored["name"].endswith(".wav")
         # Under the nation's own folder, like uploaded files (MEDIA_ROOT/<schema>/voice/…).
         assert f"/{stored['schema']}/voice/" in stored["path"]
+    finally:
+        committed(_drop)
+
+
+@pytest.mark.chromium_args("--use-fake-device-for-media-stream")
+def test_a_refused_microphone_says_why_and_leaves_the_upload_field(browser_page, settings):
+    page, port = browser_page
+    settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = "AC" + "7" * 32, "voice-token"
+    settings.TWILIO_FROM = "+33756000001"
+    committed(_seed)
+    try:
+        base = f"http://{SLUG}.localhost:{port}"
+        page.context.grant_permissions([], origin=base)  # headless: the prompt is dismissed
+        panel_login(page, base, "voice.owner@example.org", PASSWORD)
+        page.goto(f"{base}/panel/communication/texts/voice/new/")
+        page.get_by_role("button", name="Record", exact=True).click()
+        page.get_by_role("status").get_by_text("Microphone access was refused.").wait_for()
+        assert page.get_by_role("button", name="Record", exact=True).is_visible()
+        assert not page.get_by_role("button", name="Stop").is_visible()
+        assert page.get_by_label("Upload an audio file").is_enabled()
     finally:
         committed(_drop)

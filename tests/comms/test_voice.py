@@ -139,3 +139,7 @@ def test_an_uploaded_wav_is_played_to_the_person_who_answers(in_alpha, twilio):
     audio_path = twiml.split("<Play>")[1].split("</Play>")[0].split(":8000", 1)[1]
     audio = client.get(audio_path, HTTP_HOST="alpha.localhost:8000")
     assert audio.status_code == 200 and b"".join(audio.streaming_content).startswith(b"RIFF")
+    # Staff hear the saved message in the editor.
+    listen = client.get(f"/panel/communication/texts/blast/{blast.pk}/audio/")
+    assert listen.status_code == 200 and listen["Content-Type"] == "audio/wav"
+    assert b"".join(listen.streaming_content) == wav
