@@ -244,6 +244,9 @@ COMMS_RATES["voice"] = {
 COMMS_SMS_SEGMENT_PRICE = env.float("COMMS_SMS_SEGMENT_PRICE", default=0.08)  # an estimate
 COMMS_SMS_PRICE_CURRENCY = env("COMMS_SMS_PRICE_CURRENCY", default="EUR")
 COMMS_VOICE_AUDIO_MAX_BYTES = env.int("COMMS_VOICE_AUDIO_MAX_BYTES", default=5 * 1024 * 1024)
+# Longest WAV message accepted, and the panel recorder's cap (its 8 kHz 16-bit mono takes are
+# 16 KB a second: 2 minutes is under 2 MB).
+COMMS_VOICE_AUDIO_MAX_SECONDS = env.int("COMMS_VOICE_AUDIO_MAX_SECONDS", default=120)
 
 # --- Social posts (X, Mastodon) ----------------------------------------------------------------
 # The platform's X app (OAuth 1.0a consumer key and secret); nations bring their access tokens.

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 from django import forms
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -10,6 +12,7 @@ from django.utils.translation import ngettext
 from nations.panel.fields import NationDateTimeField
 from nations.people.models import PeopleList, Segment
 
+from .audio import duration_label
 from .models import Blast, Broadcaster, SendingBackend, TwilioAccount
 
 
@@ -212,7 +215,15 @@ class PhoneBlastForm(forms.ModelForm):
             self.fields["text"].help_text = _(
                 "Read by text-to-speech in your nation's language when no audio file is given."
             )
-            self.fields["audio"].help_text = _("MP3 or WAV, 5 MB at most.")
+            self.record_max_seconds = settings.COMMS_VOICE_AUDIO_MAX_SECONDS
+            self.record_max_label = duration_label(self.record_max_seconds)
+            # The editor shows the saved message as a player with its own "remove" box
+            # (comms/_recorder.html): the default "Currently: <link>" points at nothing.
+            self.fields["audio"].widget.template_name = "django/forms/widgets/file.html"
+            self.fields["audio"].label = _("Upload an audio file")
+            self.fields["audio"].help_text = _(
+                "MP3 or WAV, 5 MB at most; a WAV message lasts %(limit)s at most."
+            ) % {"limit": duration_label(settings.COMMS_VOICE_AUDIO_MAX_SECONDS)}
             self.fields["forward_to"].help_text = _(
                 "Who answers when someone presses 1 (leave empty to use the number in the SMS settings)."
             )
@@ -224,9 +235,12 @@ class PhoneBlastForm(forms.ModelForm):
         upload = self.cleaned_data.get("audio")
         if upload and hasattr(upload, "content_type"):
             try:
-                audio_check(upload)
+                info = audio_check(upload)
             except BlastError as error:
                 raise forms.ValidationError(str(error)) from error
+            # The stored name's extension is what the call's <Play> URL announces as the type.
+            stem = Path(upload.name).stem or "message"
+            upload.name = f"{stem}.{info.kind}"
         return upload
 
     def clean_forward_to(self):
@@ -247,7 +261,9 @@ class PhoneBlastForm(forms.ModelForm):
         if data.get("audience") == Blast.Audience.LIST and not data.get("people_list"):
             self.add_error("people_list", _("Pick a list."))
         if self.channel == "voice" and not (data.get("audio") or data.get("text", "").strip()):
-            self.add_error("text", _("Upload an audio message or write the text to be read."))
+            self.add_error(
+                "text", _("Record or upload an audio message, or write the text to be read.")
+            )
         return data
 
 

@@ -24,6 +24,7 @@ from nations.people.models import Activity, Channel, Consent, Person, PersonPhon
 from . import telephony
 from .actions import BlastError
 from .audience import audience_people
+from .audio import AudioError, AudioInfo, audio_info, duration_label
 from .models import Blast, Delivery, DeliveryEvent, InboundMessage, TwilioAccount
 
 log = logging.getLogger(__name__)
@@ -140,7 +141,7 @@ def phone_blast_check(blast: Blast, nation) -> None:
         if not sender.startswith("+"):
             raise BlastError(_("Calls need a phone number as sender, not an alphanumeric id."))
         if not (blast.audio or blast.text.strip()):
-            raise BlastError(_("Upload an audio message or write the text to be read."))
+            raise BlastError(_("Record or upload an audio message, or write the text to be read."))
     elif not blast.text.strip():
         raise BlastError(_("The message is empty."))
     try:
@@ -158,19 +159,39 @@ def phone_blast_check(blast: Blast, nation) -> None:
             raise BlastError(str(error)) from error
 
 
-def audio_check(upload) -> None:
-    """An uploaded voice message: MP3 or WAV, at most COMMS_VOICE_AUDIO_MAX_BYTES."""
+def audio_check(upload) -> AudioInfo:
+    """An uploaded or recorded voice message: an MP3, or a WAV of PCM audio no longer than
+    COMMS_VOICE_AUDIO_MAX_SECONDS; at most COMMS_VOICE_AUDIO_MAX_BYTES either way. The bytes
+    decide, not the name or the content type. Raises BlastError with a message for the user."""
     if upload.size > settings.COMMS_VOICE_AUDIO_MAX_BYTES:
         raise BlastError(
             _("The audio file is too large (%(mb)d MB at most).")
             % {"mb": settings.COMMS_VOICE_AUDIO_MAX_BYTES // (1024 * 1024)}
         )
-    head = upload.read(12)
-    upload.seek(0)
-    is_mp3 = head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0)
-    is_wav = head[:4] == b"RIFF" and head[8:12] == b"WAVE"
-    if not (is_mp3 or is_wav):
-        raise BlastError(_("Upload an MP3 or WAV file (phones play nothing else)."))
+    try:
+        info = audio_info(upload, upload.size)
+    except AudioError as error:
+        messages = {
+            "format": _("Upload an MP3 or WAV file (phones play nothing else)."),
+            "wav-header": _("This WAV file is damaged: its header does not describe PCM audio."),
+            "wav-codec": _(
+                "This WAV file is compressed; phones need uncompressed PCM WAV (or an MP3)."
+            ),
+            "truncated": _(
+                "This audio file is incomplete (cut off during the upload or the export). "
+                "Record or export it again."
+            ),
+            "empty": _("This audio file holds no sound."),
+        }
+        raise BlastError(messages[error.reason]) from error
+    limit = settings.COMMS_VOICE_AUDIO_MAX_SECONDS
+    # Half a second of grace: a recorder stopped by its timer may overshoot by a few frames.
+    if info.seconds is not None and info.seconds > limit + 0.5:
+        raise BlastError(
+            _("The message lasts %(length)s; %(limit)s at most.")
+            % {"length": duration_label(info.seconds), "limit": duration_label(limit)}
+        )
+    return info
 
 
 # --- what Twilio tells us ------------------------------------------------------------------------------

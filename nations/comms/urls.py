@@ -18,6 +18,7 @@ urlpatterns = [
     path("texts/<slug:channel>/", views_phone.phone_blasts, name="phone_list"),
     path("texts/<slug:channel>/new/", views_phone.phone_new, name="phone_new"),
     path("texts/blast/<int:blast_id>/", views_phone.phone_edit, name="phone_edit"),
+    path("texts/blast/<int:blast_id>/audio/", views_phone.phone_audio, name="phone_audio"),
     path("texts/blast/<int:blast_id>/report/", views_phone.phone_detail, name="phone_detail"),
     path("inbox/", views_phone.inbox, name="inbox"),
     path("sms-settings/", views_phone.sms_settings, name="sms_settings"),

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
@@ -75,6 +76,20 @@ def phone_new(request, channel: str):
 
 def _phone_blast(blast_id: int) -> Blast:
     return get_object_or_404(Blast, pk=blast_id, channel__in=CHANNELS)
+
+
+@staff_required(PERMISSION)
+def phone_audio(request, blast_id: int):
+    """The saved voice message, for staff to listen to in the editor (the nation's storage;
+    the public media view serves images only)."""
+    blast = _phone_blast(blast_id)
+    if not blast.audio or not default_storage.exists(blast.audio.name):
+        raise Http404
+    kind = "audio/wav" if blast.audio.name.lower().endswith(".wav") else "audio/mpeg"
+    response = FileResponse(default_storage.open(blast.audio.name), content_type=kind)
+    response["Cache-Control"] = "private, max-age=0"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @staff_required(PERMISSION)

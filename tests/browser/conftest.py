@@ -35,7 +35,7 @@ def live_url(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture
-def browser_page(live_url, settings):
+def browser_page(live_url, settings, request):
     if not os.path.exists(CHROMIUM):
         if os.environ.get("NATIONS_REQUIRE_BROWSER"):
             pytest.fail(f"Chromium not found at {CHROMIUM}")
@@ -43,6 +43,9 @@ def browser_page(live_url, settings):
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop
     from playwright.sync_api import sync_playwright
 
+    # A test may add flags with @pytest.mark.chromium_args(...), e.g. a fake microphone.
+    marker = request.node.get_closest_marker("chromium_args")
+    extra = marker.args if marker else ()
     settings.PLATFORM_PORT = str(live_url)
     settings.RATELIMIT_ENABLE = False
     with sync_playwright() as playwright:
@@ -57,6 +60,7 @@ def browser_page(live_url, settings):
                 "--disable-background-networking",
                 "--disable-component-update",
                 "--disable-sync",
+                *extra,
             ],
         )
         context = browser.new_context(viewport={"width": 1280, "height": 800})

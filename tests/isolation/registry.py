@@ -78,7 +78,23 @@ def _media_paths(victim):
     from nations.site.models import Media
 
     files = [f"{victim.nation.schema_name}/{m.file.name}" for m in Media.objects.all()[:3]]
-    return files or [f"{victim.nation.schema_name}/site/none.png"]
+    files = files or [f"{victim.nation.schema_name}/site/none.png"]
+    return [*files, f"{victim.nation.schema_name}/{_victim_voice_message(victim)}"]
+
+
+def _victim_voice_message(victim) -> str:
+    """A voice message of the victim's, stored like a recorded or uploaded one (MEDIA_ROOT/
+    <schema>/voice/…), with a marker in its bytes: no other nation may fetch it."""
+    from django.core.files.base import ContentFile
+
+    from nations.comms.models import Blast
+
+    blast = Blast.objects.filter(channel="voice", name="victim recording").first()
+    if blast is None:
+        blast = Blast(channel="voice", name="victim recording", subject="", text="")
+        marker = victim.markers[0].email.encode()
+        blast.audio.save("victim.wav", ContentFile(b"RIFF\x00\x00\x00\x00WAVE" + marker))
+    return blast.audio.name
 
 
 @register("other_id")
@@ -254,7 +270,11 @@ def _victim_delivery(victim):
 
 @register("blast_id")
 def _blast_ids(victim):
-    return [_victim_delivery(victim).blast_id]
+    from nations.comms.models import Blast
+
+    _victim_voice_message(victim)  # a blast with a stored recording: its audio URL too
+    recording = Blast.objects.get(channel="voice", name="victim recording")
+    return [_victim_delivery(victim).blast_id, recording.pk]
 
 
 @register("broadcaster_id")
