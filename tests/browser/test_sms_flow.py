@@ -94,6 +94,9 @@ def test_a_staff_member_sends_an_sms_blast_and_reads_the_delivery_report(
         page.get_by_role("link", name="SMS", exact=True).click()
         assert page.get_by_role("heading", name="No text messages yet").is_visible()
         page.locator(".empty").get_by_role("link", name="New text message").click()
+        # htmx is a deferred script: typing before it has run (a loaded machine) sends no
+        # measure request for the encoding and segments below.
+        page.wait_for_load_state()
         page.get_by_label("Internal name").fill("Saturday rally")
         page.get_by_label("Message").fill("Hi {{ person.first_name }}, rally on Saturday 10am 📣")
         page.get_by_label("Segment", exact=True).select_option(label="Lyon supporters")
