@@ -239,7 +239,7 @@ def counter_dict(page: Page) -> dict[str, Any]:
     label = {
         "petition": translation.ngettext("signature", "signatures", count),
         "event": translation.ngettext("person coming", "people coming", count),
-    }.get(page.kind, translation.ngettext("person", "people", count))
+    }.get(page.kind, translation.npgettext("page counter", "person", "people", count))
     return {
         "count": count,
         "goal": goal,
