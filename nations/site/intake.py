@@ -174,6 +174,7 @@ def work(limit: int = BATCH) -> dict[str, int]:
             for row in rows:
                 totals["recorded" if _record(row) else "failed"] += 1
             _mark(rows)
+            _forget_adopted(rows)
     else:
         totals["more"] = int(Intake.objects.filter(processed_at__isnull=True).exists())
     if not totals["more"]:
@@ -198,6 +199,18 @@ def _mark(rows: list[Intake]) -> None:
                 [row.error for row in rows],
                 [row.processed_at for row in rows],
             ],
+        )
+
+
+def _forget_adopted(rows: list[Intake]) -> None:
+    """A recorded row whose share code became the person's own code has served its purpose:
+    it goes, so a viral petition does not leave a row per signature behind. Rows kept: those
+    that failed (their data), and the aliases of people who already had a code."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {Intake._meta.db_table} i USING {Person._meta.db_table} p"
+            " WHERE i.id = ANY(%s) AND i.person_id = p.id AND p.recruiter_code = i.share_code",
+            [[row.pk for row in rows if row.person_id]],
         )
 
 

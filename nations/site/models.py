@@ -192,9 +192,10 @@ class Intake(models.Model):
     statement and answered at once; `nations.site.intake` then records it exactly as the
     visitor's request would have (`submission_record`), in order. The row is durable (it is in
     the nation's database, committed before the visitor sees "thank you"), so a crash loses
-    nothing: the minute tick restarts the worker. Once recorded, the visitor's data is dropped
-    from `payload` (it now lives on the person); the row stays as the share code the visitor was
-    shown, until the person is erased."""
+    nothing: the minute tick restarts the worker. Once recorded, the row is deleted if its share
+    code became the person's own; otherwise (they had one already) it stays, without the
+    visitor's data, as an alias of their code until the person is erased. A row that could not
+    be recorded keeps its data and the reason, for staff."""
 
     token = models.CharField(max_length=64, unique=True)  # the form load's idempotency key
     page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="intakes")

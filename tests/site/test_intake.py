@@ -83,8 +83,8 @@ def test_a_busy_site_accepts_at_once_and_the_worker_records_it_all(
         assert Activity.objects.filter(person=person, kind=Activity.Kind.SIGNED).count() == 1
         submission = Submission.objects.get(page=petition, person=person)
         assert (submission.public_name, submission.public_city) == ("Zoé", "Lyon")
-        row = Intake.objects.get()
-        assert row.processed_at and row.person == person and row.payload == {}  # data moved
+        # The share code is the person's own now: the row has served its purpose.
+        assert not Intake.objects.exists()
         assert page_count(petition) == 1
     [message] = sent.to("zoe@example.org")  # the autoresponse, sent by the worker
     assert f"?recruiter={code}" in message.get_content()
@@ -106,9 +106,15 @@ def test_a_double_click_while_busy_is_one_signature(alpha, petition, burst):
     data = form_data(alpha.nation, petition, nonce="double")
     first, second = client.post("/save-the-river/", data), client.post("/save-the-river/", data)
     assert first["Location"] == second["Location"]
-    _work(alpha.nation)
     with schema_context(alpha.nation.schema_name):
         assert Intake.objects.count() == 1
+    _work(alpha.nation)
+    with schema_context(alpha.nation.schema_name):
+        assert Submission.objects.filter(page=petition).count() == 1
+    # The same form load posted again after it was recorded is still one signature.
+    assert client.post("/save-the-river/", data).status_code == 303
+    _work(alpha.nation)
+    with schema_context(alpha.nation.schema_name):
         assert Submission.objects.filter(page=petition).count() == 1
 
 
@@ -148,6 +154,8 @@ def test_a_share_code_given_while_busy_recruits_even_when_the_person_had_one(
     with schema_context(alpha.nation.schema_name):
         known.refresh_from_db()
         assert known.recruiter_code == own  # their code is kept; the new one is an alias
+        alias_row = Intake.objects.get(share_code=alias)
+        assert alias_row.person == known and alias_row.payload == {}  # data moved to them
         recruits = Person.objects.filter(recruiter=known).values_list("email", flat=True)
         assert sorted(recruits) == ["friend0@example.org", "friend1@example.org"]
 
