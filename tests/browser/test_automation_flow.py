@@ -80,6 +80,7 @@ def test_a_staff_member_builds_an_automation_and_follows_a_person_through_it(bro
         page.locator(".empty").get_by_role("link", name="Create your first automation").click()
         page.get_by_label("Name").fill("Welcome path")
         page.get_by_label("Gets a tag").check()
+        assert not page.get_by_label("Minimum gift").is_visible()  # only the tag trigger's field
         page.get_by_label("Tag", exact=True).fill("newcomer")
         page.get_by_role("button", name="Create and add steps").click()
         page.wait_for_url(re.compile(r".*/automations/\d+/$"))
@@ -174,6 +175,7 @@ def test_a_staff_member_builds_a_birthday_automation(browser_page):
         page.locator(".empty").get_by_role("link", name="Create your first automation").click()
         page.get_by_label("Name").fill("Birthday wishes")
         page.get_by_label("On their birthday").check()
+        assert not page.get_by_label("Tag", exact=True).is_visible()  # it needs no other field
         page.screenshot(path=str(SHOTS / "automations-birthday-form.png"), full_page=True)
         page.get_by_role("button", name="Create and add steps").click()
         page.wait_for_url(re.compile(r".*/automations/\d+/$"))
