@@ -18,7 +18,7 @@ from pathlib import Path
 import psycopg2.errors
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -33,7 +33,8 @@ from .models import Import, ImportRejection
 from .reader import FileProblem, Sniffed, count_records, records, sniff
 from .rows import CleanRow, CustomSpec, RowCleaner, RowProblem, custom_specs
 
-CHUNK_ROWS = 20_000  # rows per committed step; three chunks alive at most (see _prepared_chunks)
+# Rows per committed step; a handful of chunks alive at most (see _prepared_chunks).
+CHUNK_ROWS = 20_000
 STALE_AFTER = timedelta(minutes=2)  # a running import silent this long lost its worker
 RAW_KEEP = 500  # characters of a rejected row kept for the report
 
@@ -216,8 +217,10 @@ def import_resume(*, people_import: Import) -> Import:
 
 def import_run(import_id: int, *, max_chunks: int | None = None) -> Import:
     """Apply the file from the import's offset on, chunk after chunk, each chunk committed with
-    its rejections and the new offset. Stops after `max_chunks` if given (the import stays
-    resumable). A failure marks the import stopped with its reason; what was committed stays."""
+    its rejections and the new offset, in file order. IMPORT_APPLIERS connections apply
+    chunks at once (_apply_in_parallel). Stops after `max_chunks` if given (the import stays
+    resumable). A failure marks the import stopped with its reason; what was committed stays.
+    A second call while one runs (a session advisory lock) returns the import untouched."""
     people_import = Import.objects.get(pk=import_id)
     if people_import.status == Import.Status.DONE:
         return people_import
@@ -312,8 +315,13 @@ def _running_alone(import_id: int) -> Iterator[None]:
     try:
         yield
     finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [key])
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [key])
+        except DatabaseError:
+            # Only inside a caller's broken transaction (a worker runs in autocommit): the
+            # error that broke it is the one to raise; the lock goes with the connection.
+            logger.warning("import %s: advisory lock not released", import_id)
 
 
 class _ChunkOrder:
@@ -579,8 +587,9 @@ def _prepared_chunks(people_import: Import, path: str, sniffed: Sniffed) -> Iter
     """The file's chunks from the import's offset on, read and cleaned one chunk ahead in a
     thread while the caller writes the previous one: cleaning is Python and the writes are
     PostgreSQL (psycopg2 lets go of the GIL while it waits), so the two overlap on two cores.
-    At most three chunks are alive at once (one written, one waiting, one being cleaned), so
-    memory stays flat. Errors (FileProblem included) come out of the iterator as they would
+    With one applier at most three chunks are alive at once (one written, one waiting, one
+    being cleaned), with two about seven (two written, two in the appliers' inboxes, one
+    handed over, one waiting, one being cleaned), so memory stays flat. Errors (FileProblem included) come out of the iterator as they would
     have without the thread."""
     language = translation.get_language()
     custom = custom_specs()  # the thread has no database connection in the nation's schema
