@@ -178,6 +178,9 @@ SITE_FORM_PAGE_RATE = env("SITE_FORM_PAGE_RATE", default="6000/m")
 # in the form intake and are recorded by the worker right after (nations/site/intake.py).
 # 0: every petition/signup/survey submission goes through the intake.
 SITE_INLINE_SUBMISSIONS = env.int("SITE_INLINE_SUBMISSIONS", default=1)
+# Connections that apply an import's chunks at once (commits stay in file order); 1 applies
+# them one after the other on the worker's own connection.
+IMPORT_APPLIERS = env.int("IMPORT_APPLIERS", default=2)
 
 # --- Email -----------------------------------------------------------------------------------
 _email = env.email_url("EMAIL_URL", default="smtp://127.0.0.1:1025")

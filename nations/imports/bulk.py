@@ -100,6 +100,9 @@ class ChunkResult:
     updated: int = 0
     skipped: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)
+    # People who existed before the chunk and that it wrote to: two chunks applied at once
+    # must not share one (see nations.imports.actions._apply_in_order).
+    matched_ids: set[int] = field(default_factory=set)
 
 
 def _text(value) -> str:
@@ -238,6 +241,9 @@ def apply_chunk(
         result.created, matched = cursor.fetchone()
         if skip_fk_triggers and matched:
             _lock_matched_people(cursor, matched)
+        if matched:
+            cursor.execute("SELECT person_id FROM import_rows WHERE NOT created")
+            result.matched_ids = {person_id for (person_id,) in cursor.fetchall()}
         _insert_people(cursor, now)
         result.updated = _update_people(cursor, overwrite=on_match == "overwrite", now=now)
         _attach_emails_and_phones(cursor, now)

@@ -24,6 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import connection
 from django.test import override_settings
@@ -180,12 +181,15 @@ def write_csv(path: Path, size: int, *, seed: int = 3) -> None:
 
 class _Timer:
     """Time spent in each kind of SQL statement (its first words), to see where it goes: wall
-    time, and the PostgreSQL backend's CPU time (what a shared machine does not blur)."""
+    time, and the PostgreSQL backend's CPU time (what a shared machine does not blur). Timers
+    of several connections (the import's appliers) may share `cpu`."""
 
-    def __init__(self, into: dict[str, float], backend: int | None = None) -> None:
+    def __init__(
+        self, into: dict[str, float], backend: int | None = None, cpu: dict | None = None
+    ) -> None:
         self.into = into
         self.backend = backend
-        self.cpu: dict[str, float] = {}
+        self.cpu: dict[str, float] = {} if cpu is None else cpu
 
     def __call__(self, execute, sql, params, many, context):
         started = time.perf_counter()
@@ -208,6 +212,40 @@ def _backend_cpu_s(pid: int) -> float:
     except OSError:
         return float("nan")
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _postgres_cpu_s(backend: int) -> float:
+    """CPU seconds used so far by all of PostgreSQL (same machine): the live processes of the
+    server `backend` belongs to, and the ones that exited (connections an import opened and
+    closed), which the postmaster has reaped."""
+    try:
+        postmaster = int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        fields = Path(f"/proc/{postmaster}/stat").read_text().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split()
+    except OSError:
+        return float("nan")
+    tick = os.sysconf("SC_CLK_TCK")
+    total = sum(int(v) for v in fields[11:15]) / tick  # its own and its reaped children's
+    return total + sum(_backend_cpu_s(int(pid)) for pid in children)
+
+
+def _per_statement_on_every_connection(timings: dict, cpu: dict):
+    """Time apply_chunk's statements on whichever connection runs it (the import's appliers
+    have their own)."""
+    from unittest import mock
+
+    from nations.imports import actions
+
+    original = actions.apply_chunk
+
+    def timed(*args, **kwargs):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pid = cursor.fetchone()[0]
+        with connection.execute_wrapper(_Timer(timings, pid, cpu)):
+            return original(*args, **kwargs)
+
+    return mock.patch.object(actions, "apply_chunk", timed)
 
 
 def _peak_rss_mb() -> float:
@@ -270,9 +308,10 @@ def bench_imports(report: Report) -> None:
                 cursor.execute("SELECT pg_backend_pid()")
                 backend = cursor.fetchone()[0]
             backend_cpu, python_cpu = _backend_cpu_s(backend), time.process_time()
+            postgres_cpu = _postgres_cpu_s(backend)
             started = time.perf_counter()
             timer = _Timer(timings, backend)
-            with connection.execute_wrapper(timer):
+            with _per_statement_on_every_connection(timings, timer.cpu):
                 if os.environ.get("IMPORT_BENCH_CPROFILE"):
                     import cProfile
                     import pstats
@@ -283,11 +322,18 @@ def bench_imports(report: Report) -> None:
                 else:
                     done = import_run(people_import.pk)
             elapsed = time.perf_counter() - started
-            backend_cpu = _backend_cpu_s(backend) - backend_cpu
+            main_backend_cpu = _backend_cpu_s(backend) - backend_cpu
+            postgres_cpu = _postgres_cpu_s(backend) - postgres_cpu
+            # The connections that applied the chunks: the worker's own one, or its appliers'
+            # (opened and closed by the import), and PostgreSQL's background processes
+            # (WAL writer, autovacuum: a few percent).
+            backend_cpu = postgres_cpu
             python_cpu = time.process_time() - python_cpu
             print(
-                f"  cpu: postgres backend {backend_cpu:.1f} s, python (all threads)"
-                f" {python_cpu:.1f} s, wall {elapsed:.1f} s, load {os.getloadavg()[0]:.1f}",
+                f"  cpu: postgres backend {backend_cpu:.1f} s (all PostgreSQL processes; the"
+                f" worker's own connection {main_backend_cpu:.1f} s), python (all threads)"
+                f" {python_cpu:.1f} s, wall {elapsed:.1f} s, load {os.getloadavg()[0]:.1f},"
+                f" appliers {settings.IMPORT_APPLIERS}",
                 flush=True,
             )
             skipped = fk_triggers_skippable()
