@@ -116,6 +116,10 @@ def test_a_staff_member_records_the_voice_message_in_the_browser(browser_page, s
         assert attached and attached[0].endswith(".wav") and attached[2] == "audio/wav"
         assert page.get_by_role("button", name="Record again").is_visible()
         assert page.get_by_role("button", name="Remove recording").is_visible()
+        # Leaving with a take not saved: the browser asks first (the page cancels the unload).
+        leaving = "() => { const e = new Event('beforeunload', {cancelable: true});"
+        leaving += " window.dispatchEvent(e); return e.defaultPrevented; }"
+        assert page.evaluate(leaving)
         page.screenshot(path=str(SHOTS / "voice-recorded.png"), full_page=True)
         page.set_viewport_size({"width": 375, "height": 812})
         assert page.evaluate("document.documentElement.scrollWidth") <= 375

@@ -90,6 +90,16 @@
     }
     panel.hidden = false;
 
+    // A take not saved yet, or a recording under way, is not lost by a stray click away: the
+    // browser asks first (saving the form is not leaving).
+    var saving = false;
+    if (input.form) input.form.addEventListener("submit", function () { saving = true; });
+    window.addEventListener("beforeunload", function (event) {
+      if (saving || !(root.classList.contains("is-recording") || root.dataset.recorded)) return;
+      event.preventDefault();
+      event.returnValue = "";
+    });
+
     function attach(blob) {
       var transfer = new DataTransfer();
       if (blob) {
