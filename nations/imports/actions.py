@@ -509,19 +509,7 @@ def _apply_chunk_attempt(
             )
         order.start(index)
         people_import = Import.objects.get(pk=import_id)
-        rule = people_import.match_rule
-        result = apply_chunk(
-            prepared.good,
-            match_rule=rule,
-            on_match=people_import.on_match,
-            source=people_import.source,
-            summary=_("Imported from %(name)s") % {"name": people_import.original_name},
-            actor=Actor(people_import.created_by_id, people_import.created_by_name),
-            now=timezone.now(),
-            key_of=lambda row: _key(row, rule),
-            copy_text=prepared.copy_text,
-            skip_fk_triggers=skip_fk_triggers,
-        )
+        result = _apply_prepared(people_import, prepared, skip_fk_triggers=skip_fk_triggers)
         if index > 0:
             order.wait_started(index - 1)
             with connection.cursor() as cursor:  # until the predecessor's transaction ends
@@ -724,22 +712,29 @@ def _apply(
         people_import = Import.objects.select_for_update().get(pk=import_id)
         if people_import.offset != chunk.start or people_import.status != Import.Status.RUNNING:
             raise ImportNotReady(_("Another worker is running this import."))
-        rule = people_import.match_rule
         if isinstance(prepared, RawChunk):
             prepared = _prepare(people_import, prepared)
-        result: ChunkResult = apply_chunk(
-            prepared.good,
-            match_rule=rule,
-            on_match=people_import.on_match,
-            source=people_import.source,
-            summary=_("Imported from %(name)s") % {"name": people_import.original_name},
-            actor=Actor(people_import.created_by_id, people_import.created_by_name),
-            now=timezone.now(),
-            key_of=lambda row: _key(row, rule),
-            copy_text=prepared.copy_text,
-            skip_fk_triggers=skip_fk_triggers,
-        )
+        result = _apply_prepared(people_import, prepared, skip_fk_triggers=skip_fk_triggers)
         _record_chunk(people_import, prepared, result)
+
+
+def _apply_prepared(
+    people_import: Import, prepared: PreparedChunk, *, skip_fk_triggers: bool
+) -> ChunkResult:
+    """apply_chunk with the import's rules, in the caller's transaction."""
+    rule = people_import.match_rule
+    return apply_chunk(
+        prepared.good,
+        match_rule=rule,
+        on_match=people_import.on_match,
+        source=people_import.source,
+        summary=_("Imported from %(name)s") % {"name": people_import.original_name},
+        actor=Actor(people_import.created_by_id, people_import.created_by_name),
+        now=timezone.now(),
+        key_of=lambda row: _key(row, rule),
+        copy_text=prepared.copy_text,
+        skip_fk_triggers=skip_fk_triggers,
+    )
 
 
 def _record_chunk(people_import: Import, prepared: PreparedChunk, result: ChunkResult) -> None:
