@@ -51,3 +51,29 @@ def enqueue(task, *args: Any, **kwargs: Any) -> str:
 
     transaction.on_commit(send)
     return task_id
+
+
+def enqueue_once(task, *args: Any, mark: str, seconds: int, **options: Any) -> None:
+    """Like `enqueue`, unless a run of `task` is already queued and not yet started: `mark`
+    (a key in the nation's cache, `SET NX` for `seconds`) says so, and the task deletes it
+    when it starts, so whatever committed before that is taken by the queued run. A burst of
+    rows (autoresponses, signatures) then costs one publish instead of one each. If the cache
+    cannot be reached, the task is queued anyway; a lost task costs at most `seconds` (the
+    minute ticks restart work that waits). `options` go to `apply_async` (e.g. priority)."""
+    from django.core.cache import cache
+    from django_tenants.utils import schema_context
+
+    schema = connection.schema_name
+
+    def send() -> None:
+        try:
+            with schema_context(schema):  # the nation's mark (cache keys carry the schema)
+                fresh = cache.add(mark, 1, seconds)
+        except Exception:  # noqa: BLE001 - no mark, no saving: queue one more run
+            fresh = True
+        if fresh:
+            task.apply_async(
+                args=args, task_id=uuid.uuid4().hex, headers={"_schema_name": schema}, **options
+            )
+
+    transaction.on_commit(send)

@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from django_tenants.utils import schema_context
 
 from config.celery import app
-from config.tasks import nation_task
+from config.tasks import enqueue_once, nation_task
 
 from . import pipeline
 
@@ -50,26 +50,13 @@ def _pending_key(channel: str) -> str:
 
 def start_pumps(channel: str, *, transactional: bool = False) -> None:
     if transactional:
-        schema = connection.schema_name
-
-        def send() -> None:
-            from django.core.cache import cache
-
-            try:
-                with schema_context(schema):  # the nation's mark (cache keys carry the schema)
-                    fresh = cache.add(_pending_key(channel), 1, PENDING_SECONDS)
-            except Exception:  # noqa: BLE001 - no mark, no saving: queue a pump as before
-                fresh = True
-            if not fresh:
-                return  # the queued pump will take this row
-            pump_deliveries.apply_async(
-                args=(channel,),
-                task_id=uuid.uuid4().hex,
-                priority=TRANSACTIONAL_PRIORITY,
-                headers={"_schema_name": schema},
-            )
-
-        transaction.on_commit(send)
+        enqueue_once(
+            pump_deliveries,
+            channel,
+            mark=_pending_key(channel),
+            seconds=PENDING_SECONDS,
+            priority=TRANSACTIONAL_PRIORITY,
+        )
         return
     for _ in range(settings.COMMS_PUMPS):
         send_on_commit(pump_deliveries, channel)

@@ -122,19 +122,11 @@ def intake_receive(
 def start_worker() -> None:
     """Queue the nation's intake worker once the current transaction commits, unless one is
     queued and not yet started (it will take every row committed before it starts)."""
-    schema = connection.schema_name
+    from config.tasks import enqueue_once
 
-    def send() -> None:
-        from .tasks import intake_work
+    from .tasks import intake_work
 
-        try:
-            fresh = cache.add(PENDING_KEY, 1, PENDING_SECONDS)
-        except Exception:  # noqa: BLE001 - no mark, no saving: queue one more worker
-            fresh = True
-        if fresh:
-            intake_work.apply_async(task_id=uuid.uuid4().hex, headers={"_schema_name": schema})
-
-    transaction.on_commit(send)
+    enqueue_once(intake_work, mark=PENDING_KEY, seconds=PENDING_SECONDS)
 
 
 def recruiter_for(code: str) -> Person | None:

@@ -93,13 +93,18 @@ def _start_worker(smtp_port: int) -> subprocess.Popen:
     )  # fmt: skip
 
 
+def _bench_schema() -> str:
+    from tenants.models import Nation
+
+    return Nation.objects.get(slug="bench-site").schema_name
+
+
 def _waiting() -> int:
     from django_tenants.utils import schema_context
 
     from nations.site.models import Intake
-    from tenants.models import Nation
 
-    with schema_context(Nation.objects.get(slug="bench-site").schema_name):
+    with schema_context(_bench_schema()):
         return Intake.objects.filter(processed_at__isnull=True).count()
 
 
@@ -108,14 +113,11 @@ def _intakes() -> int:
     from django.db import connection
     from django_tenants.utils import schema_context
 
-    from tenants.models import Nation
-
-    with schema_context(Nation.objects.get(slug="bench-site").schema_name):
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_get_serial_sequence('site_intake', 'id')")
-            (sequence,) = cursor.fetchone()
-            cursor.execute(f"SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM {sequence}")
-            return cursor.fetchone()[0]
+    with schema_context(_bench_schema()), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_serial_sequence('site_intake', 'id')")
+        (sequence,) = cursor.fetchone()
+        cursor.execute(f"SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM {sequence}")
+        return cursor.fetchone()[0]
 
 
 def _start_server(port: int) -> subprocess.Popen:
